@@ -1,0 +1,292 @@
+"""The ``tinytorch`` command line: ``tinytorch doctor`` and ``tinytorch status [--run-tests]``.
+
+Subcommands live in the ``COMMANDS`` registry. A later package adds its own with
+``register_command(Command(name, help, run, add_arguments))`` before calling ``main``::
+
+    def run_grade(args: argparse.Namespace, console: Console) -> int:
+        console.print(f"grading module {args.module}")
+        return 0
+
+    register_command(Command("grade", "Grade a module", run_grade,
+                             lambda p: p.add_argument("module")))
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from tinytorch.setup import modules, paths, system
+from tinytorch.setup.__about__ import __version__
+from tinytorch.setup.measure import format_bytes
+
+__all__ = [
+    "COMMANDS",
+    "Command",
+    "TestRun",
+    "build_parser",
+    "find_repo_root",
+    "main",
+    "register_command",
+    "run_tests",
+]
+
+
+@dataclass(frozen=True)
+class Command:
+    """A ``tinytorch`` subcommand: ``run(args, console)`` returns the exit code."""
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace, Console], int]
+    add_arguments: Callable[[argparse.ArgumentParser], object] | None = None
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def register_command(command: Command, *, replace: bool = False) -> Command:
+    """Add a subcommand to the CLI (``replace=True`` to override an existing one)."""
+    if command.name in COMMANDS and not replace:
+        raise ValueError(f"tinytorch subcommand {command.name!r} is already registered")
+    COMMANDS[command.name] = command
+    return command
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with one subparser per registered command."""
+    parser = argparse.ArgumentParser(
+        prog="tinytorch", description="TinyTorch: a deep-learning framework built from scratch."
+    )
+    parser.add_argument("--version", action="version", version=f"tinytorch-setup {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS.values():
+        command_parser = sub.add_parser(command.name, help=command.help)
+        if command.add_arguments is not None:
+            command.add_arguments(command_parser)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code. Bad usage raises ``SystemExit(2)`` (argparse)."""
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command].run(args, Console(highlight=False))
+
+
+# --------------------------------------------------------------------------- doctor
+
+
+def _key_values(console: Console, title: str, rows: dict[str, str]) -> None:
+    console.rule(f"[bold]{title}", align="left")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in rows.items():
+        grid.add_row(key, value)
+    console.print(grid)
+
+
+def _packages_table(console: Console) -> None:
+    console.rule("[bold]TinyTorch packages", align="left")
+    found = modules.installed_packages()
+    if not found:
+        console.print("No TinyTorch packages found by importlib.metadata.")
+        return
+    table = Table("#", "package", "version", "install")
+    table.add_column("location", overflow="fold")
+    for pkg in found:
+        table.add_row(pkg.number, pkg.distribution, pkg.version, pkg.kind, pkg.location)
+    console.print(table)
+    if any(pkg.foreign for pkg in found):
+        console.print(
+            "[yellow]The installed 'tinytorch' distribution is an unrelated PyPI project. "
+            "Uninstall it and install ./packages/tinytorch instead."
+        )
+
+
+def _data_section(console: Console, explicit: str | None) -> None:
+    root = paths.data_dir(explicit)
+    if explicit:
+        source = "--data-dir"
+    elif os.environ.get(paths.DATA_ENV_VAR):
+        source = f"${paths.DATA_ENV_VAR}"
+    else:
+        source = f"default (set ${paths.DATA_ENV_VAR} to change)"
+    exists = "" if root.is_dir() else "  [yellow](does not exist yet)"
+    _key_values(console, "Data", {"directory": f"{root}{exists}", "chosen by": source})
+    table = Table("dataset", "status")
+    table.add_column("folder", overflow="fold")
+    for info in paths.find_datasets(root).values():
+        if info.present:
+            status = "[green]present"
+        elif info.folder is not None:
+            status = f"[yellow]incomplete (missing {', '.join(info.missing)})"
+        else:
+            status = "missing"
+        table.add_row(info.name, status, str(info.folder or ""))
+    console.print(table)
+
+
+def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
+    """Print the environment: Python, NumPy/BLAS, CPU, memory, packages, data."""
+    _key_values(console, "Python", system.python_info())
+    blas = system.blas_info()
+    _key_values(
+        console,
+        "NumPy",
+        {"version": np.__version__, "BLAS": f"{blas['name']} {blas['version']}".strip()}
+        | ({"BLAS config": blas["configuration"]} if "configuration" in blas else {}),
+    )
+    cpu = system.cpu_info()
+    _key_values(
+        console,
+        "CPU",
+        {
+            "machine": cpu.machine,
+            "logical cores": str(cpu.logical_cores or "unknown"),
+            "usable by this process": str(cpu.usable_cores or "unknown"),
+        },
+    )
+    mem = system.memory_info()
+    _key_values(
+        console,
+        "Memory",
+        {
+            "total": format_bytes(mem.total_bytes) if mem.total_bytes else "unknown",
+            "available": format_bytes(mem.available_bytes) if mem.available_bytes else "unknown",
+        },
+    )
+    _packages_table(console)
+    _data_section(console, args.data_dir)
+    return 0
+
+
+register_command(
+    Command(
+        "doctor",
+        "Check the environment: Python, NumPy/BLAS, CPU, memory, packages, data",
+        cmd_doctor,
+        lambda p: p.add_argument("--data-dir", default=None, help="data directory to inspect"),
+    )
+)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def find_repo_root(start: str | os.PathLike[str] | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` (default: cwd) with ``packages/NN-name/tests``."""
+    here = Path(start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        packages = folder / "packages"
+        if packages.is_dir() and any(
+            re.fullmatch(r"\d\d-.+", child.name) and (child / "tests").is_dir()
+            for child in packages.iterdir()
+        ):
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """Outcome of running one package's tests with pytest."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    passed: int
+    failed: int  # failed tests plus collection/setup errors
+    skipped: int
+    returncode: int
+    summary: str  # pytest's last line, e.g. "3 passed, 1 failed in 0.12s"
+
+    @property
+    def ok(self) -> bool:
+        """True when pytest exited cleanly (exit code 0)."""
+        return self.returncode == 0
+
+
+def run_tests(tests_dir: Path, cwd: Path | None = None, timeout: float = 600) -> TestRun:
+    """Run ``python -m pytest -q -p no:cacheprovider tests_dir`` and count the results."""
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests_dir)]
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    summary = lines[-1].strip("= ") if lines else proc.stderr.strip()[-200:]
+    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
+    return TestRun(
+        passed=counts.get("passed", 0),
+        failed=counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
+        skipped=counts.get("skipped", 0),
+        returncode=proc.returncode,
+        summary=summary,
+    )
+
+
+def _tests_cell(run: TestRun) -> str:
+    if run.ok:
+        return f"[green]{run.passed} passed" + (f", {run.skipped} skipped" if run.skipped else "")
+    if run.passed or run.failed:
+        return f"[red]{run.failed} failing, {run.passed} passed"
+    return f"[red]pytest exit {run.returncode}: {run.summary}"
+
+
+def cmd_status(args: argparse.Namespace, console: Console) -> int:
+    """Table of the 20 modules: installed version and, with --run-tests, test results."""
+    installed = {pkg.distribution: pkg for pkg in modules.installed_packages()}
+    root = find_repo_root() if args.run_tests else None
+    if args.run_tests and root is None:
+        console.print(
+            f"[yellow]Cannot run tests: no folder with packages/NN-name/tests at or above "
+            f"{Path.cwd()}. Run this inside the TinyTorch repository."
+        )
+    table = Table("#", "module", "package", "version", "install", title="TinyTorch modules")
+    if root is not None:
+        table.add_column("tests")
+    any_failing = False
+    for info in modules.MODULES:
+        pkg = installed.get(info.package)
+        row = [info.number, info.name, info.package]
+        row += [pkg.version, pkg.kind] if pkg else ["", "[dim]not installed"]
+        if root is not None:
+            tests_dir = root / "packages" / info.folder / "tests"
+            if pkg is None:
+                row.append("")
+            elif not tests_dir.is_dir():
+                row.append("[dim]no tests folder")
+            else:
+                console.print(f"running tests of {info.package} ...")
+                run = run_tests(tests_dir, cwd=root)
+                any_failing |= not run.ok
+                row.append(_tests_cell(run))
+        table.add_row(*row)
+    console.print(table)
+    if not any(pkg.number not in ("01", "--") for pkg in installed.values()):
+        console.print(
+            "No TinyTorch module packages are installed besides tinytorch-setup; "
+            "install one with pip install ./packages/NN-name"
+        )
+    meta = installed.get(modules.META_PACKAGE)
+    if meta is not None:
+        console.print(f"meta-package: {meta.distribution} {meta.version} ({meta.kind})")
+    return 1 if any_failing else 0
+
+
+register_command(
+    Command(
+        "status",
+        "Show which of the 20 modules are installed (and optionally run their tests)",
+        cmd_status,
+        lambda p: p.add_argument(
+            "--run-tests", action="store_true", help="run each installed module's tests"
+        ),
+    )
+)

@@ -1,0 +1,249 @@
+"""Test helpers used by every later module: ``assert_close`` and finite-difference ``gradcheck``.
+
+Both accept NumPy arrays, Python scalars, or tensor-like objects (anything with a ``.data``
+ndarray or a ``.numpy()`` method), so the same helpers test module 02's ``Tensor`` and beyond.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "GradcheckResult",
+    "InputGradcheck",
+    "assert_close",
+    "gradcheck",
+    "numerical_gradient",
+    "to_numpy",
+]
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Convert an array, scalar, nested list or tensor-like object to a NumPy array."""
+    if isinstance(x, np.ndarray):
+        return x
+    data = getattr(x, "data", None)
+    if isinstance(data, np.ndarray):
+        return data
+    to_np = getattr(x, "numpy", None)
+    if callable(to_np):
+        return np.asarray(to_np())
+    return np.asarray(x)
+
+
+def _worst(score: np.ndarray) -> tuple[int, ...]:
+    """Index (as a tuple) of the largest entry of ``score``."""
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(score)), score.shape))
+
+
+def _errors(actual: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise absolute and relative error in float64 (0 where the values are equal)."""
+    with np.errstate(all="ignore"):  # inf - inf and x / 0 are expected here
+        a, e = actual.astype(np.float64), expected.astype(np.float64)
+        abs_err = np.where(a == e, 0.0, np.abs(a - e))
+        abs_err = np.where(np.isnan(abs_err), np.inf, abs_err)  # +inf vs -inf, etc.
+        rel_err = np.where(abs_err == 0, 0.0, abs_err / np.abs(e))
+    return abs_err, rel_err
+
+
+def assert_close(
+    actual: Any,
+    expected: Any,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    msg: str = "",
+) -> None:
+    """Assert ``|actual - expected| <= atol + rtol * |expected|`` elementwise, like np.allclose.
+
+    Shapes must be equal (no broadcasting: a broadcast hides shape bugs) and NaNs must be in the
+    same places. The failure message names the shapes, dtypes, the largest absolute and
+    relative errors, the index of the worst element with both values there, and how many
+    elements mismatch.
+    """
+    a, e = to_numpy(actual), to_numpy(expected)
+    prefix = f"{msg}\n" if msg else ""
+    if a.shape != e.shape:
+        raise AssertionError(
+            f"{prefix}Shape mismatch: actual has shape {a.shape}, expected has shape {e.shape} "
+            f"(dtypes: actual {a.dtype}, expected {e.dtype})"
+        )
+    a64, e64 = a.astype(np.float64), e.astype(np.float64)
+    nan_mismatch = np.isnan(a64) != np.isnan(e64)
+    if nan_mismatch.any():
+        idx = _worst(nan_mismatch)
+        raise AssertionError(
+            f"{prefix}NaN mismatch in {int(nan_mismatch.sum())} of {a.size} elements "
+            f"(shape {a.shape}); first at index {idx}: actual={float(a64[idx])!r}, "
+            f"expected={float(e64[idx])!r}"
+        )
+    with np.errstate(all="ignore"):
+        close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+    if close.all():
+        return
+    abs_err, rel_err = _errors(a64, e64)
+    abs_err = np.where(close, 0.0, abs_err)  # only mismatched elements can be the worst
+    idx = _worst(abs_err)
+    n_bad = int((~close).sum())
+    max_rel = np.where(close, 0.0, rel_err).max()
+    raise AssertionError(
+        f"{prefix}Not close (rtol={rtol:g}, atol={atol:g}): {n_bad} of {a.size} elements "
+        f"mismatch ({100 * n_bad / a.size:.1f}%)\n"
+        f"  shapes: actual {a.shape}, expected {e.shape}; "
+        f"dtypes: actual {a.dtype}, expected {e.dtype}\n"
+        f"  max abs error: {abs_err.max():.6g}; max rel error: {max_rel:.6g}\n"
+        f"  worst element at index {idx}: actual={float(a64[idx])!r}, expected={float(e64[idx])!r}"
+    )
+
+
+def numerical_gradient(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    grad_output: Any = None,
+    eps: float = 1e-6,
+) -> list[np.ndarray]:
+    """Central finite differences of ``sum(fn(*inputs) * grad_output)`` w.r.t. each input.
+
+    That sum's gradient is the vector-Jacobian product that a backward pass computes. Each
+    element costs two calls of ``fn``: 2 * (total input size) calls in all -- this is why real
+    frameworks use reverse-mode autodiff and keep finite differences for testing on tiny inputs.
+    Everything is computed in float64; ``grad_output`` defaults to ones (the gradient of a sum).
+    """
+    xs = [np.array(to_numpy(x), dtype=np.float64) for x in inputs]  # copies, float64
+    out = to_numpy(fn(*xs)).astype(np.float64)
+    g = np.ones_like(out) if grad_output is None else to_numpy(grad_output).astype(np.float64)
+    if g.shape != out.shape:
+        raise ValueError(f"grad_output has shape {g.shape}, but fn's output has shape {out.shape}")
+
+    def objective() -> float:
+        return float(np.sum(to_numpy(fn(*xs)).astype(np.float64) * g))
+
+    grads = []
+    for x in xs:
+        grad = np.zeros_like(x)
+        for idx in np.ndindex(x.shape):
+            original = x[idx]
+            x[idx] = original + eps
+            f_plus = objective()
+            x[idx] = original - eps
+            f_minus = objective()
+            x[idx] = original  # restore before moving on
+            grad[idx] = (f_plus - f_minus) / (2 * eps)
+        grads.append(grad)
+    return grads
+
+
+@dataclass(frozen=True)
+class InputGradcheck:
+    """Comparison of the analytic and numeric gradient for one input."""
+
+    index: int  # which input
+    ok: bool
+    max_abs_error: float
+    max_rel_error: float
+    worst_index: tuple[int, ...]  # element that violates the tolerance the most
+    analytic: float  # analytic gradient at worst_index
+    numeric: float  # finite-difference gradient at worst_index
+
+    def describe(self) -> str:
+        """One line for reports and failure messages."""
+        status = "ok" if self.ok else "MISMATCH"
+        return (
+            f"input {self.index}: {status}; worst element at index {self.worst_index}: "
+            f"analytic={self.analytic:.8g}, numeric={self.numeric:.8g}, "
+            f"abs error={self.max_abs_error:.3g}, rel error={self.max_rel_error:.3g}"
+        )
+
+
+@dataclass(frozen=True)
+class GradcheckResult:
+    """Per-input results of ``gradcheck``."""
+
+    inputs: tuple[InputGradcheck, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when every input's gradient matched."""
+        return all(check.ok for check in self.inputs)
+
+    @property
+    def max_abs_errors(self) -> list[float]:
+        """Largest absolute error, per input."""
+        return [check.max_abs_error for check in self.inputs]
+
+    @property
+    def max_rel_errors(self) -> list[float]:
+        """Largest relative error, per input."""
+        return [check.max_rel_error for check in self.inputs]
+
+    def report(self) -> str:
+        """All inputs, one line each."""
+        return "\n".join(check.describe() for check in self.inputs)
+
+
+def _compare(
+    index: int, analytic: np.ndarray, numeric: np.ndarray, rtol: float, atol: float
+) -> InputGradcheck:
+    abs_err, rel_err = _errors(analytic, numeric)
+    excess = abs_err - (atol + rtol * np.abs(numeric))  # > 0 where the tolerance is violated
+    if excess.size == 0:
+        return InputGradcheck(index, True, 0.0, 0.0, (), 0.0, 0.0)
+    idx = _worst(excess)
+    return InputGradcheck(
+        index=index,
+        ok=bool((excess <= 0).all()),
+        max_abs_error=float(abs_err.max()),
+        max_rel_error=float(rel_err.max()),
+        worst_index=idx,
+        analytic=float(analytic[idx]),
+        numeric=float(numeric[idx]),
+    )
+
+
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Sequence[Any],
+    grad_fn: Callable[..., Sequence[Any]],
+    *,
+    eps: float = 1e-6,
+    rtol: float = 1e-5,
+    atol: float = 1e-7,
+    seed: int = 0,
+    raise_on_failure: bool = True,
+) -> GradcheckResult:
+    """Check an analytic backward ``grad_fn`` against finite differences of ``fn``.
+
+    ``fn(*arrays)`` computes the output; ``grad_fn(*arrays, grad_output)`` returns one gradient
+    per input. Inputs are cast to float64 (float32 finite differences are too noisy) and a
+    seeded random ``grad_output`` is used, so a backward that ignores ``grad_output`` fails.
+    Raises ``AssertionError`` naming the input, the worst element, both values and the errors;
+    with ``raise_on_failure=False`` returns the result instead (check ``result.ok``).
+    """
+    xs = [np.array(to_numpy(x), dtype=np.float64) for x in inputs]
+    out = to_numpy(fn(*xs))
+    grad_output = np.asarray(np.random.default_rng(seed).standard_normal(out.shape))
+    analytic = grad_fn(*[x.copy() for x in xs], grad_output.copy())
+    if isinstance(analytic, np.ndarray) or not isinstance(analytic, Sequence):
+        analytic = [analytic]  # a single gradient for a single input
+    if len(analytic) != len(xs):
+        raise AssertionError(f"grad_fn returned {len(analytic)} gradients for {len(xs)} inputs")
+    numeric = numerical_gradient(fn, xs, grad_output, eps)
+    checks = []
+    for i, (ana, num) in enumerate(zip(analytic, numeric, strict=True)):
+        ana = to_numpy(ana).astype(np.float64)
+        if ana.shape != num.shape:
+            raise AssertionError(
+                f"gradcheck: gradient of input {i} has shape {ana.shape}, "
+                f"but input {i} has shape {num.shape}"
+            )
+        checks.append(_compare(i, ana, num, rtol, atol))
+    result = GradcheckResult(tuple(checks))
+    if raise_on_failure and not result.ok:
+        failed = "\n".join(f"  {c.describe()}" for c in result.inputs if not c.ok)
+        raise AssertionError(
+            f"gradcheck failed (eps={eps:g}, rtol={rtol:g}, atol={atol:g}):\n{failed}"
+        )
+    return result
