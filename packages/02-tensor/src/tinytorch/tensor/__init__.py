@@ -1,9 +1,9 @@
 """TinyTorch module 02: the Tensor.
 
-    >>> from tinytorch.tensor import Tensor
-    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
-    >>> (x @ x.T + 1).sum(dim=1)
-    Tensor([18., 38.], dtype=float32)
+>>> from tinytorch.tensor import Tensor
+>>> x = Tensor([[1.0, 2.0], [3.0, 4.0]])
+>>> (x @ x.T + 1).sum(dim=1)
+Tensor([18., 38.], dtype=float32)
 """
 
 from tinytorch.tensor import ops

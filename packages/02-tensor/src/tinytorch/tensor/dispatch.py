@@ -6,8 +6,8 @@ Tensors, calls `forward`, wraps the result, and then hands ``(op, inputs, output
 the computational graph, and a *backward engine* that `Tensor.backward` calls; both are plain
 functions set here with `install_autograd`. Nothing else in TinyTorch is patched.
 
-    op = Add()                          # an operation, with its settings as attributes
-    out = apply(op, a, b)               # out.data == a.data + b.data; recorder sees (op, (a, b), out)
+    op = Add()              # an operation, with its settings as attributes
+    out = apply(op, a, b)   # out.data == a.data + b.data; the recorder sees (op, (a, b), out)
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class Op:
     """
 
     differentiable = True
+    exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -65,15 +66,17 @@ def install_autograd(recorder: Recorder, backward: BackwardEngine) -> None:
 def apply(op: Op, *inputs: Any) -> Tensor:
     """Run ``op`` on Tensors (or array-likes, converted); record it if autograd is installed.
 
-    The result is float32 unless an input was float64: NumPy would silently promote
-    ``int / int`` or ``exp(int)`` to float64, doubling memory; TinyTorch's default is float32.
+    The result is float32 unless an input was float64 (or the op sets ``exact_dtype``, as
+    ``astype(np.float64)`` does): NumPy would silently promote ``int / int`` or ``exp(int)`` to
+    float64, doubling memory; TinyTorch's default is float32.
     """
     from tinytorch.tensor.tensor import Tensor
 
     tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
     result = op.forward(*(t.data for t in tensors))
     result = np.asarray(result)
-    if result.dtype == np.float64 and not any(t.dtype == np.float64 for t in tensors):
+    keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
+    if result.dtype == np.float64 and not keep_float64:
         result = result.astype(np.float32)
     out = Tensor._wrap(result)
     if hooks.recorder is not None and op.differentiable:

@@ -80,6 +80,8 @@ def view_costs(shape: Sequence[int] = (256, 256)) -> dict[str, dict[str, Any]]:
         result = make()
         allocated = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        report[name] = {"shares_memory": bool(np.shares_memory(result.data, base.data)),
-                        "bytes_allocated": int(allocated)}
+        report[name] = {
+            "shares_memory": bool(np.shares_memory(result.data, base.data)),
+            "bytes_allocated": int(allocated),
+        }
     return report

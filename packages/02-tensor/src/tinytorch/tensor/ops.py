@@ -8,7 +8,7 @@ views (reshape of a contiguous array, transpose, basic slicing) cost O(1) and co
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -95,8 +95,14 @@ class Compare(_Binary):
     """``==, !=, <, <=, >, >=``: a bool array; not differentiable."""
 
     differentiable = False
-    _FUNCTIONS = {"eq": np.equal, "ne": np.not_equal, "lt": np.less, "le": np.less_equal,
-                  "gt": np.greater, "ge": np.greater_equal}
+    _FUNCTIONS: ClassVar[dict[str, np.ufunc]] = {
+        "eq": np.equal,
+        "ne": np.not_equal,
+        "lt": np.less,
+        "le": np.less_equal,
+        "gt": np.greater,
+        "ge": np.greater_equal,
+    }
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -114,8 +120,10 @@ class MatMul(Op):
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(f"matmul: both operands need at least 1 dim, got shapes "
-                             f"{a.shape} and {b.shape}; use * to multiply by a scalar")
+            raise ValueError(
+                f"matmul: both operands need at least 1 dim, got shapes "
+                f"{a.shape} and {b.shape}; use * to multiply by a scalar"
+            )
         k_left = a.shape[-1]
         k_right = b.shape[-2] if b.ndim > 1 else b.shape[0]
         if k_left != k_right:
@@ -124,6 +132,14 @@ class MatMul(Op):
                 f"left ({k_left}) must equal the {'second-to-last' if b.ndim > 1 else 'only'} "
                 f"dim of the right ({k_right}); transpose or reshape one operand"
             )
+        try:
+            np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        except ValueError:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} have batch dims {a.shape[:-2]} and "
+                f"{b.shape[:-2]} that cannot be broadcast together (aligned from the right, each "
+                f"pair must be equal or one of them 1); reshape or unsqueeze an operand"
+            ) from None
         # BEGIN SOLUTION
         return np.matmul(a, b)
         # END SOLUTION
@@ -184,6 +200,10 @@ class Clip(_Unary):
 
 
 class Astype(_Unary):
+    """A copy converted to ``dtype``; the one op whose float64 result is kept as float64."""
+
+    exact_dtype = True
+
     def __init__(self, dtype: np.dtype) -> None:
         self.dtype = np.dtype(dtype)
 
@@ -209,8 +229,10 @@ def normalize_dim(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
     rank = max(ndim, 1)
     for d in dims:
         if not -rank <= d < rank:
-            raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims "
-                             f"(valid: {-rank} to {rank - 1})")
+            raise IndexError(
+                f"{op}: dim {d} is out of range for a tensor with {ndim} dims "
+                f"(valid: {-rank} to {rank - 1})"
+            )
     return tuple(sorted({d % rank for d in dims} if ndim else set()))
 
 
@@ -279,7 +301,9 @@ class Argmax(Op):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.argmax(x, axis=self.dim, keepdims=self.keepdim).astype(np.int64)
+        axes = normalize_dim(self.dim, x.ndim, "argmax")  # checks the range; () when 0-d
+        axis = axes[0] if self.dim is not None and axes else None
+        return np.argmax(x, axis=axis, keepdims=self.keepdim).astype(np.int64)
 
 
 class Reshape(Op):
@@ -291,11 +315,14 @@ class Reshape(Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         known = int(np.prod([s for s in self.shape if s != -1]))
         unknown = self.shape.count(-1)
-        fits = (unknown == 0 and known == x.size) or (unknown == 1 and known > 0
-                                                       and x.size % known == 0)
+        fits = (unknown == 0 and known == x.size) or (
+            unknown == 1 and known > 0 and x.size % known == 0
+        )
         if not fits:
-            raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
-                             f"({x.size} elements) into shape {self.shape}")
+            raise ValueError(
+                f"reshape: cannot reshape a tensor of shape {x.shape} "
+                f"({x.size} elements) into shape {self.shape}"
+            )
         # BEGIN SOLUTION
         return x.reshape(self.shape)
         # END SOLUTION
@@ -308,23 +335,43 @@ class Permute(Op):
         self.dims = tuple(dims)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if sorted(d % max(x.ndim, 1) for d in self.dims) != list(range(x.ndim)):
-            raise ValueError(f"permute: dims {self.dims} are not a permutation of the "
-                             f"{x.ndim} dims of a tensor of shape {x.shape}")
+        axes = normalize_dim(self.dims, x.ndim, "permute")  # sorted, without repeats
+        if len(self.dims) != x.ndim or len(axes) != x.ndim:
+            raise ValueError(
+                f"permute: dims {self.dims} are not a permutation of the "
+                f"{x.ndim} dims of a tensor of shape {x.shape}"
+            )
         # BEGIN SOLUTION
         return np.transpose(x, self.dims)
         # END SOLUTION
 
 
 class Expand(Op):
-    """Broadcast to ``shape`` as a read-only view with stride 0 along expanded dims."""
+    """Broadcast to ``shape`` as a read-only view with stride 0 along expanded dims.
+
+    Aligned from the right, each dim of the tensor must equal the target's or be 1; new dims go
+    in front; ``-1`` keeps a dim as it is (``x.expand(-1, 4)`` on a (3, 1) tensor gives (3, 4)).
+    """
 
     def __init__(self, shape: Sequence[int]) -> None:
         self.shape = tuple(shape)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        broadcast_shape("expand", x.shape, self.shape)
-        return np.broadcast_to(x, self.shape)
+        new = len(self.shape) - x.ndim  # number of leading dims to add
+        target = tuple(
+            x.shape[i - new] if side == -1 and i >= new else side
+            for i, side in enumerate(self.shape)
+        )
+        fits = new >= 0 and all(side >= 0 for side in target)
+        if not fits or any(
+            side not in (1, want) for side, want in zip(x.shape, target[new:], strict=True)
+        ):
+            raise ValueError(
+                f"expand: cannot expand a tensor of shape {x.shape} to {self.shape}: aligned "
+                f"from the right, each dim must equal the target or be 1 (-1 keeps a dim), and "
+                f"new dims go in front; use reshape or unsqueeze first"
+            )
+        return np.broadcast_to(x, target)
 
 
 class GetItem(Op):
@@ -348,10 +395,16 @@ class Concatenate(Op):
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         shapes = [a.shape for a in arrays]
         if not arrays or len({len(s) for s in shapes}) != 1:
-            raise ValueError(f"concatenate: need tensors with the same number of dims, got "
-                             f"shapes {shapes}")
+            raise ValueError(
+                f"concatenate: need tensors with the same number of dims, got shapes {shapes}"
+            )
+        if arrays[0].ndim == 0:
+            raise ValueError(
+                "concatenate: 0-d tensors have no dim to join along; use stack, or unsqueeze(0) "
+                "each tensor first"
+            )
         axis = normalize_dim(self.dim, arrays[0].ndim, "concatenate")[0]
-        if len({s[:axis] + s[axis + 1:] for s in shapes}) != 1:
+        if len({s[:axis] + s[axis + 1 :] for s in shapes}) != 1:
             raise ValueError(f"concatenate: shapes {shapes} differ outside dim {self.dim}")
         # BEGIN SOLUTION
         return np.concatenate(arrays, axis=axis)
@@ -368,6 +421,12 @@ class Stack(Op):
         shapes = [a.shape for a in arrays]
         if not arrays or len(set(shapes)) != 1:
             raise ValueError(f"stack: need tensors of one shape, got shapes {shapes}")
+        ndim = arrays[0].ndim + 1  # the result's
+        if not -ndim <= self.dim < ndim:
+            raise IndexError(
+                f"stack: dim {self.dim} is out of range for a result with {ndim} dims "
+                f"(valid: {-ndim} to {ndim - 1})"
+            )
         # BEGIN SOLUTION
         return np.stack(arrays, axis=self.dim)
         # END SOLUTION

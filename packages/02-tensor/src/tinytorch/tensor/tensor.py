@@ -28,8 +28,10 @@ def _as_array(data: ArrayLike, dtype: Any = None) -> np.ndarray:
     if array.dtype == np.float64:
         return array.astype(np.float32)
     if array.dtype.kind not in "biuf":
-        raise TypeError(f"Tensor: cannot hold data of dtype {array.dtype} ({type(data).__name__}); "
-                        f"give numbers, nested lists of numbers or a numeric ndarray")
+        raise TypeError(
+            f"Tensor: cannot hold data of dtype {array.dtype} ({type(data).__name__}); "
+            f"give numbers, nested lists of numbers or a numeric ndarray"
+        )
     return array
 
 
@@ -104,8 +106,10 @@ class Tensor:
 
     def item(self) -> Any:
         if self.size != 1:
-            raise ValueError(f"item: only a tensor with one element can be converted to a "
-                             f"Python number, this one has shape {self.shape}")
+            raise ValueError(
+                f"item: only a tensor with one element can be converted to a "
+                f"Python number, this one has shape {self.shape}"
+            )
         return self.data.item()
 
     def is_contiguous(self) -> bool:
@@ -116,8 +120,10 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and self.dtype.kind != "f":
-            raise TypeError(f"requires_grad: only floating-point tensors can require gradients, "
-                            f"this one is {self.dtype}; convert with .astype(np.float32)")
+            raise TypeError(
+                f"requires_grad: only floating-point tensors can require gradients, "
+                f"this one is {self.dtype}; convert with .astype(np.float32)"
+            )
         self.requires_grad = requires_grad
         return self
 
@@ -128,11 +134,12 @@ class Tensor:
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on (needs tinytorch.autograd)."""
         if hooks.backward is None:
-            raise RuntimeError("backward: automatic differentiation is module 06; run "
-                               "`import tinytorch.autograd` first (or write the layer's manual "
-                               "backward, as in modules 03-05)")
-        hooks.backward(self, None if grad is None else Tensor(grad, dtype=self.dtype),
-                       retain_graph)
+            raise RuntimeError(
+                "backward: automatic differentiation is module 06; run "
+                "`import tinytorch.autograd` first (or write the layer's manual "
+                "backward, as in modules 03-05)"
+            )
+        hooks.backward(self, None if grad is None else Tensor(grad, dtype=self.dtype), retain_graph)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -149,8 +156,10 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self.size != 1:
-            raise ValueError(f"bool: the truth value of a tensor of shape {self.shape} is "
-                             f"ambiguous; reduce it first, e.g. (t > 0).sum() or t.max()")
+            raise ValueError(
+                f"bool: the truth value of a tensor of shape {self.shape} is "
+                f"ambiguous; reduce it first, e.g. (t > 0).sum() or t.max()"
+            )
         return bool(self.data.item())
 
     def __float__(self) -> float:
@@ -294,10 +303,12 @@ class Tensor:
     def view(self, *shape: Any) -> Tensor:
         """Like reshape, but never copies: a non-contiguous tensor raises."""
         if not self.is_contiguous():
-            raise RuntimeError(f"view: this tensor of shape {self.shape} with strides "
-                               f"{self.strides} is not contiguous, so it cannot be viewed as "
-                               f"{_shape_arg(shape)} without a copy; use .reshape() or "
-                               f".contiguous().view()")
+            raise RuntimeError(
+                f"view: this tensor of shape {self.shape} with strides "
+                f"{self.strides} is not contiguous, so it cannot be viewed as "
+                f"{_shape_arg(shape)} without a copy; use .reshape() or "
+                f".contiguous().view()"
+            )
         return self.reshape(*shape)
 
     def permute(self, *dims: Any) -> Tensor:
@@ -305,8 +316,10 @@ class Tensor:
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         """Swap two dims (a view)."""
+        ops.normalize_dim((dim0, dim1), self.ndim, "transpose")  # raises naming a bad dim
         order = list(range(self.ndim))
-        order[dim0], order[dim1] = order[dim1], order[dim0]
+        if order:
+            order[dim0], order[dim1] = order[dim1], order[dim0]
         return self.permute(order)
 
     @property
@@ -326,18 +339,25 @@ class Tensor:
     def unsqueeze(self, dim: int) -> Tensor:
         """Insert a size-1 dim at ``dim`` (-ndim-1 <= dim <= ndim)."""
         if not -self.ndim - 1 <= dim <= self.ndim:
-            raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor with "
-                             f"{self.ndim} dims (valid: {-self.ndim - 1} to {self.ndim})")
+            raise IndexError(
+                f"unsqueeze: dim {dim} is out of range for a tensor with "
+                f"{self.ndim} dims (valid: {-self.ndim - 1} to {self.ndim})"
+            )
         position = dim % (self.ndim + 1)
-        return self.reshape(self.shape[:position] + (1,) + self.shape[position:])
+        return self.reshape((*self.shape[:position], 1, *self.shape[position:]))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Merge dims ``start_dim..end_dim`` into one."""
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start_dim % self.ndim, end_dim % self.ndim
-        merged = int(np.prod(self.shape[start:end + 1]))
-        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+        start, end = (ops.normalize_dim(d, self.ndim, "flatten")[0] for d in (start_dim, end_dim))
+        if start > end:
+            raise ValueError(
+                f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for a tensor "
+                f"with {self.ndim} dims; swap them"
+            )
+        merged = int(np.prod(self.shape[start : end + 1]))
+        return self.reshape((*self.shape[:start], merged, *self.shape[end + 1 :]))
 
     def expand(self, *shape: Any) -> Tensor:
         """Broadcast to ``shape`` without copying (stride 0 along the new dims)."""
@@ -349,9 +369,11 @@ class Tensor:
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
         """In-place write into ``.data``; refused on tensors that autograd is tracking."""
         if self.requires_grad or self._node is not None:
-            raise RuntimeError("setitem: writing in place into a tensor that requires grad "
-                               "would corrupt the gradients; build a new tensor (where, cat) "
-                               "or write into t.detach()")
+            raise RuntimeError(
+                "setitem: writing in place into a tensor that requires grad "
+                "would corrupt the gradients; build a new tensor (where, cat) "
+                "or write into t.detach()"
+            )
         self.data[_index_arrays(index)] = _as_array(value, self.dtype)
 
 
@@ -383,16 +405,23 @@ def full(shape: Sequence[int], value: float, dtype: Any = np.float32) -> Tensor:
 
 
 def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = None) -> Tensor:
-    return Tensor(np.arange(start, stop, step) if stop is not None else np.arange(start),
-                  dtype=dtype)
+    """``start, start + step, ...`` below ``stop``; ``arange(n)`` is ``0..n-1``, as in PyTorch.
+
+    Integer arguments give int64, float ones float32 (unless ``dtype`` is given).
+    """
+    if stop is None:
+        start, stop = 0, start
+    return Tensor(np.arange(start, stop, step), dtype=dtype)
 
 
-def randn(*shape: Any, rng: np.random.Generator | None = None,
-          requires_grad: bool = False) -> Tensor:
+def randn(
+    *shape: Any, rng: np.random.Generator | None = None, requires_grad: bool = False
+) -> Tensor:
     """Standard normal float32 samples; pass ``rng`` (np.random.default_rng(seed)) to repeat."""
     generator = rng if rng is not None else np.random.default_rng()
-    return Tensor(generator.standard_normal(_shape_arg(shape), dtype=np.float32),
-                  requires_grad=requires_grad)
+    return Tensor(
+        generator.standard_normal(_shape_arg(shape), dtype=np.float32), requires_grad=requires_grad
+    )
 
 
 def rand(*shape: Any, rng: np.random.Generator | None = None) -> Tensor:
