@@ -1,0 +1,55 @@
+"""Gradient checkpointing: trade compute for memory.
+
+Normally the graph keeps every intermediate activation until backward. ``checkpoint(fn, *inputs)``
+runs ``fn`` without recording (its intermediates are freed at once) and records one node instead;
+backward runs ``fn`` again, this time recording, and backpropagates through that fresh graph.
+For a network cut into k segments this keeps only the segment boundaries: activation memory
+O(k + L/k) instead of O(L) for L layers, at the cost of one extra forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from tinytorch.autograd.engine import backward, enable_grad, no_grad
+from tinytorch.autograd.rules import register_rule
+from tinytorch.tensor import Op, Tensor, apply
+
+
+class Checkpoint(Op):
+    """Runs ``fn`` on the first ``n_inputs`` arrays; further inputs (the parameters ``fn`` uses)
+    are passed only so the recorder sees that the output depends on trainable tensors."""
+
+    def __init__(self, fn: Callable[..., Tensor], n_inputs: int) -> None:
+        self.fn, self.n_inputs = fn, n_inputs
+
+    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        with no_grad():
+            return self.fn(*(Tensor._wrap(a) for a in arrays[: self.n_inputs])).data
+
+
+@register_rule(Checkpoint)
+def _checkpoint(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Any:
+    # BEGIN SOLUTION
+    leaves = [Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
+              for a, need in zip(inputs[: op.n_inputs], needs)]
+    with enable_grad():
+        recomputed = op.fn(*leaves)
+    backward(recomputed, Tensor._wrap(g))  # parameters inside fn receive their .grad here
+    input_grads = tuple(leaf.grad.data if leaf.grad is not None else None for leaf in leaves)
+    # END SOLUTION
+    return input_grads + (None,) * (len(inputs) - op.n_inputs)
+
+
+def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
+    """``fn(*inputs)`` without storing its intermediate activations; recomputed in backward.
+
+    ``fn`` may use parameters (a Module or a closure over one); those of a Module are found via
+    ``fn.parameters()``. Returns the same values as ``fn(*inputs)`` and, after backward, the
+    same gradients.
+    """
+    params = list(fn.parameters()) if hasattr(fn, "parameters") else []
+    return apply(Checkpoint(fn, len(inputs)), *inputs, *params)

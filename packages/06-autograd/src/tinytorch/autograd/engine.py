@@ -1,0 +1,197 @@
+"""Reverse-mode automatic differentiation: record a graph in the forward pass, walk it backwards.
+
+Forward: the dispatch point hands every op to `record`. When grad mode is on and an input
+requires grad, the output gets a `Node` (the op and its input Tensors) and requires grad too.
+
+Backward: `backward(root)` orders the graph topologically with an explicit stack (no recursion,
+so a 10,000-op chain is fine), then visits each tensor once, root first, calling the derivative
+rule of its op (`tinytorch.autograd.rules`) to turn the gradient of the output into gradients of
+the inputs, summing the contributions of every use. Leaves that require grad receive the sum in
+``.grad`` (accumulating across backward calls). Cost: one rule call per node, O(nodes + edges).
+
+Memory: the graph keeps every input of every recorded op alive. After backward the graph is
+freed (``retain_graph=False``) so that memory returns to what the caller holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import numpy as np
+
+from tinytorch.tensor import Op, Tensor
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Node:
+    """How a tensor was made: ``op`` applied to ``inputs``. Freed (emptied) after backward."""
+
+    __slots__ = ("inputs", "op")
+    live = 0  # Nodes currently alive: a leak check for training loops
+
+    def __init__(self, op: Op, inputs: tuple[Tensor, ...]) -> None:
+        self.op: Op | None = op
+        self.inputs: tuple[Tensor, ...] | None = inputs
+        Node.live += 1
+
+    def __del__(self) -> None:
+        Node.live -= 1
+
+    @property
+    def freed(self) -> bool:
+        return self.inputs is None
+
+    def free(self) -> None:
+        self.op, self.inputs = None, None
+
+    def __repr__(self) -> str:
+        return f"Node({self.op!r})" if not self.freed else "Node(<freed>)"
+
+
+def live_node_count() -> int:
+    """How many graph nodes exist right now (should not grow across training steps)."""
+    return Node.live
+
+
+# --------------------------------------------------------------------- grad mode
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+class set_grad_enabled:
+    """Context manager and decorator that turns graph recording on or off inside it."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = mode
+        self.previous: list[bool] = []
+
+    def __enter__(self) -> None:
+        self.previous.append(_GradMode.enabled)
+        _GradMode.enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        _GradMode.enabled = self.previous.pop()
+
+    def __call__(self, fn: F) -> F:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+        return wrapper  # type: ignore[return-value]
+
+
+class no_grad(set_grad_enabled):
+    """``with no_grad():`` (or ``@no_grad()``): record nothing, e.g. for evaluation; saves the
+    memory of the graph."""
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Record the graph again inside a ``no_grad`` region."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+# --------------------------------------------------------------------- recording
+def record(op: Op, inputs: tuple[Tensor, ...], output: Tensor) -> None:
+    """The recorder installed at the dispatch point: link ``output`` to ``op`` and ``inputs``."""
+    # BEGIN SOLUTION
+    if _GradMode.enabled and any(t.requires_grad for t in inputs):
+        output.requires_grad = True
+        output._node = Node(op, inputs)
+    # END SOLUTION
+
+
+# --------------------------------------------------------------------- backward
+def topological_order(root: Tensor) -> list[Tensor]:
+    """Every tensor ``root`` depends on through recorded ops, each after all of its inputs.
+
+    Iterative depth-first search: a (tensor, expanded) stack replaces recursion, so depth is
+    limited by memory, not by Python's recursion limit.
+    """
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    # BEGIN SOLUTION
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in visited:
+            continue
+        visited.add(id(tensor))
+        stack.append((tensor, True))
+        node = tensor._node
+        if node is not None:
+            if node.freed:
+                raise RuntimeError(
+                    "backward: trying to backward through the graph a second time (or through "
+                    "part of it that was already freed); its saved inputs were released after "
+                    "the first backward. Pass retain_graph=True to the first backward() call if "
+                    "you need to backward twice"
+                )
+            stack.extend((t, False) for t in node.inputs if t.requires_grad)  # type: ignore[union-attr]
+    # END SOLUTION
+    return order
+
+
+def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = False) -> None:
+    """Accumulate d(root)/d(leaf) * grad into ``leaf.grad`` for every leaf requiring grad."""
+    from tinytorch.autograd.rules import rule_for
+
+    if not root.requires_grad:
+        raise RuntimeError("backward: this tensor does not require grad and has no graph; "
+                           "set requires_grad=True on the inputs (parameters do) and make sure "
+                           "it was not computed under no_grad()")
+    if grad is None:
+        if root.size != 1:
+            raise RuntimeError(f"backward: grad can be implied only for a scalar output, this "
+                               f"one has shape {root.shape}; pass grad= of that shape, or "
+                               f"reduce first (loss.sum() or loss.mean())")
+        seed = np.ones(root.shape, dtype=root.dtype)
+    else:
+        if grad.shape != root.shape:
+            raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape "
+                             f"{root.shape}")
+        seed = grad.data
+    order = topological_order(root)
+    grads: dict[int, np.ndarray] = {id(root): seed}
+    # BEGIN SOLUTION
+    for tensor in reversed(order):
+        g = grads.pop(id(tensor), None)
+        if g is None:
+            continue  # only reachable through ops whose rule gave no gradient
+        node = tensor._node
+        if node is None:
+            accumulate(tensor, g)
+            continue
+        inputs = node.inputs  # type: ignore[union-attr]
+        needs = tuple(t.requires_grad for t in inputs)  # type: ignore[union-attr]
+        input_grads = rule_for(node.op)(node.op, g, tuple(t.data for t in inputs), tensor.data,
+                                        needs)
+        for t, need, gi in zip(inputs, needs, input_grads):  # type: ignore[arg-type]
+            if need and gi is not None:
+                previous = grads.get(id(t))
+                grads[id(t)] = gi if previous is None else previous + gi
+    # END SOLUTION
+    if not retain_graph:
+        for tensor in order:
+            if tensor._node is not None:
+                tensor._node.free()
+
+
+def accumulate(leaf: Tensor, grad: np.ndarray) -> None:
+    """``leaf.grad += grad`` (a new array, so earlier ``.grad`` objects are not mutated)."""
+    grad = np.asarray(grad, dtype=leaf.dtype).reshape(leaf.shape)
+    leaf.grad = Tensor._wrap(grad.copy() if leaf.grad is None else leaf.grad.data + grad)
