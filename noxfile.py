@@ -10,6 +10,7 @@ Packages are discovered from ``packages/*/pyproject.toml``; nothing here lists t
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tomllib
@@ -101,6 +102,14 @@ def _has_test_extra(package: Package) -> bool:
     return "test" in project.get("optional-dependencies", {})
 
 
+def data_env() -> dict[str, str]:
+    """Point TINYTORCH_DATA at the workspace's ../shared/data unless the user chose a folder."""
+    shared = ROOT.parent / "shared" / "data"
+    if "TINYTORCH_DATA" not in os.environ and shared.is_dir():
+        return {"TINYTORCH_DATA": str(shared)}
+    return {}
+
+
 def run_pytest(session: nox.Session, *paths: str | Path) -> None:
     session.run("pytest", "-p", "no:cacheprovider", *map(str, paths), *session.posargs)
 
@@ -171,7 +180,7 @@ def wheels(session: nox.Session) -> None:
 def milestones(session: nox.Session) -> None:
     """The main job: every milestone that exists (quick; pass `-- --full` for full runs)."""
     install_local(session, all_in_order())
-    session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs)
+    session.run("python", str(ROOT / "milestones" / "run.py"), *session.posargs, env=data_env())
 
 
 @nox.session(venv_backend="venv")

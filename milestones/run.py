@@ -1,0 +1,91 @@
+"""Run every milestone that exists: the main job of TinyTorch (``./dev milestones``).
+
+Each milestone is a file ``milestones/mNN_name.py`` with ``main(quick: bool) -> dict`` (its
+summary). A milestone that imports a TinyTorch package which is not installed is reported as
+locked (its module is not built yet), not failed.
+
+    python milestones/run.py                 quick mode (seconds each; what CI runs)
+    python milestones/run.py --full          the full runs that reach the reported accuracies
+    python milestones/run.py --only m01      one milestone
+    python milestones/run.py --json out.json write every summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).parent
+
+
+def discover() -> list[Path]:
+    return sorted(HERE.glob("m[0-9][0-9]_*.py"))
+
+
+def load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="full runs (minutes), not quick")
+    parser.add_argument("--only", action="append", default=[], help="milestone prefix, e.g. m01")
+    parser.add_argument("--json", type=Path, help="write all summaries to this file")
+    args = parser.parse_args(argv)
+    console = Console()
+    results: dict[str, dict[str, Any]] = {}
+    failed = False
+    for path in discover():
+        if args.only and not any(path.stem.startswith(o) for o in args.only):
+            continue
+        try:
+            milestone = load(path)
+        except ModuleNotFoundError as error:
+            if not (error.name or "").startswith("tinytorch"):
+                raise
+            results[path.stem] = {"status": "locked", "missing": [error.name]}
+            continue
+        console.rule(f"[bold]{path.stem}")
+        start = time.perf_counter()
+        try:
+            summary = milestone.main(quick=not args.full)
+            results[path.stem] = {"status": "passed" if summary.get("passed", True) else "failed",
+                                  **summary}
+        except Exception as error:  # a milestone's crash is reported, the others still run
+            console.print_exception()
+            results[path.stem] = {"status": "crashed", "error": repr(error)}
+        results[path.stem].setdefault("wall_s", time.perf_counter() - start)
+        failed |= results[path.stem]["status"] != "passed"
+    table = Table(title=f"TinyTorch milestones ({'full' if args.full else 'quick'} mode)")
+    for column in ("milestone", "status", "result", "wall time"):
+        table.add_column(column)
+    for name, result in results.items():
+        detail = result.get("headline", ", ".join(result.get("missing", [])) or
+                            result.get("error", ""))
+        wall = f"{result['wall_s']:.1f} s" if "wall_s" in result else "-"
+        table.add_row(name, result["status"], str(detail), wall)
+    console.print(table)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    if not results:
+        console.print("no milestones found")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
