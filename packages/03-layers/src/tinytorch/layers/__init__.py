@@ -1,15 +1,36 @@
 """TinyTorch module 03: `Module`, `Parameter`, `Linear`, `Dropout` and the manual backward.
 
-    >>> import numpy as np
-    >>> from tinytorch.layers import Linear
-    >>> from tinytorch.tensor import Tensor
-    >>> layer = Linear(4, 2, rng=np.random.default_rng(0))
-    >>> layer(Tensor(np.ones((3, 4)))).shape
-    (3, 2)
+>>> import numpy as np
+>>> from tinytorch.layers import Linear
+>>> from tinytorch.tensor import Tensor
+>>> layer = Linear(4, 2, rng=np.random.default_rng(0))
+>>> layer(Tensor(np.ones((3, 4)))).shape
+(3, 2)
 """
 
 from tinytorch.layers.__about__ import __version__
+from tinytorch.layers.lessons import (
+    gemm_order_timing,
+    linear_flops,
+    matmul_blocked,
+    matmul_naive,
+    parameter_memory,
+    parameter_memory_table,
+)
 from tinytorch.layers.linear import Dropout, Linear, accumulate_grad
 from tinytorch.layers.module import Module, Parameter
 
-__all__ = ["Dropout", "Linear", "Module", "Parameter", "__version__", "accumulate_grad"]
+__all__ = [
+    "Dropout",
+    "Linear",
+    "Module",
+    "Parameter",
+    "__version__",
+    "accumulate_grad",
+    "gemm_order_timing",
+    "linear_flops",
+    "matmul_blocked",
+    "matmul_naive",
+    "parameter_memory",
+    "parameter_memory_table",
+]

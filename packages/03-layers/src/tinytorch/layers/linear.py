@@ -16,11 +16,21 @@ from tinytorch.tensor import Tensor
 
 
 def accumulate_grad(param: Parameter, grad: np.ndarray) -> None:
-    """``param.grad += grad`` (gradients from several uses or batches add up)."""
+    """``param.grad += grad`` (gradients from several uses or batches add up).
+
+    ``grad`` must have the parameter's shape; the stored gradient has the parameter's dtype and
+    never aliases ``grad`` (a later in-place change to ``grad`` cannot corrupt it).
+    """
+    if np.shape(grad) != param.shape:
+        raise ValueError(
+            f"accumulate_grad: gradient of shape {np.shape(grad)} for a parameter "
+            f"of shape {param.shape}; a backward must return one gradient element "
+            f"per parameter element (sum over the batch dims)"
+        )
     if param.grad is None:
-        param.grad = Tensor(grad.astype(param.dtype, copy=False))
+        param.grad = Tensor(np.array(grad), dtype=param.dtype)  # a copy: never aliases grad
     else:
-        param.grad = Tensor(param.grad.data + grad)
+        param.grad = Tensor(param.grad.data + grad, dtype=param.dtype)
 
 
 class Linear(Module):
@@ -32,11 +42,18 @@ class Linear(Module):
     Cost: forward 2*N*in*out FLOPs for N rows; backward twice that.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 rng: np.random.Generator | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+    ) -> None:
         if in_features <= 0 or out_features <= 0:
-            raise ValueError(f"Linear: in_features and out_features must be positive, got "
-                             f"{in_features} and {out_features}")
+            raise ValueError(
+                f"Linear: in_features and out_features must be positive, got "
+                f"{in_features} and {out_features}"
+            )
         generator = rng if rng is not None else np.random.default_rng()
         bound = 1.0 / math.sqrt(in_features)
         self.in_features, self.out_features = in_features, out_features
@@ -46,9 +63,11 @@ class Linear(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1:] != (self.in_features,):
-            raise ValueError(f"Linear: expected input (*, {self.in_features}), got shape "
-                             f"{x.shape}; the layer was built with in_features="
-                             f"{self.in_features}")
+            raise ValueError(
+                f"Linear: expected input (*, {self.in_features}), got shape "
+                f"{x.shape}; the layer was built with in_features="
+                f"{self.in_features}"
+            )
         self._input = x
         # BEGIN SOLUTION
         out = x @ self.weight.T
@@ -59,6 +78,12 @@ class Linear(Module):
         """dL/dy ``(*, out)`` -> dL/dx ``(*, in)``; adds dL/dW and dL/db to the grads."""
         if self._input is None:
             raise RuntimeError("Linear.backward: call forward first (backward needs its input)")
+        expected = (*self._input.shape[:-1], self.out_features)
+        if grad_output.shape != expected:
+            raise ValueError(
+                f"Linear.backward: grad_output must have the output's shape "
+                f"{expected}, got {grad_output.shape}"
+            )
         x = self._input.data.reshape(-1, self.in_features)
         g = np.asarray(grad_output.data).reshape(-1, self.out_features)
         # HINT: y = x W^T + b, so dW = g^T x, db = sum of g over rows, dx = g W
@@ -68,11 +93,13 @@ class Linear(Module):
             accumulate_grad(self.bias, g.sum(axis=0))
         grad_input = g @ self.weight.data
         # END SOLUTION
-        return Tensor(grad_input.reshape(self._input.shape))
+        return Tensor(grad_input.reshape(self._input.shape), dtype=grad_input.dtype)
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Dropout(Module):
@@ -103,7 +130,7 @@ class Dropout(Module):
         if self._scale is None:
             return grad_output
         # BEGIN SOLUTION
-        return Tensor(grad_output.data * self._scale)
+        return Tensor(grad_output.data * self._scale, dtype=grad_output.dtype)
         # END SOLUTION
 
     def extra_repr(self) -> str:

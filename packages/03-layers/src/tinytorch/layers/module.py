@@ -44,12 +44,19 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def backward(self, grad_output: Tensor) -> Tensor:
-        raise NotImplementedError(f"{type(self).__name__} has no hand-written backward(); use "
-                                  f"autograd (module 06): loss.backward()")
+        raise NotImplementedError(
+            f"{type(self).__name__} has no hand-written backward(); use "
+            f"autograd (module 06): loss.backward()"
+        )
 
     # ----------------------------------------------------------------- structure
     def register_buffer(self, name: str, value: Tensor) -> None:
         """Set ``self.<name> = value`` and save it in ``state_dict`` (not trained)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"register_buffer: buffer {name!r} must be a Tensor, got "
+                f"{type(value).__name__}; wrap it: Tensor(value)"
+            )
         names = self.__dict__.setdefault("_buffer_names", [])
         if name not in names:
             names.append(name)
@@ -128,8 +135,11 @@ class Module:
         own = dict([*self.named_parameters(), *self.named_buffers()])
         missing = [k for k in own if k not in state]
         unexpected = [k for k in state if k not in own]
-        misshaped = [f"{k}: expected {own[k].shape}, got {tuple(np.shape(state[k]))}"
-                     for k in own if k in state and tuple(np.shape(state[k])) != own[k].shape]
+        misshaped = [
+            f"{k}: expected {own[k].shape}, got {tuple(np.shape(state[k]))}"
+            for k in own
+            if k in state and tuple(np.shape(state[k])) != own[k].shape
+        ]
         if misshaped or (strict and (missing or unexpected)):
             raise KeyError(
                 f"load_state_dict for {type(self).__name__}: missing keys {missing}, "
