@@ -161,8 +161,17 @@ def build(session: nox.Session) -> None:
     shutil.rmtree(DIST, ignore_errors=True)
     session.install("build")
     for package in all_in_order():
-        session.run("python", "-m", "build", "--installer", "uv", "--outdir", str(DIST),
-                    str(package.folder), silent=True)
+        session.run(
+            "python",
+            "-m",
+            "build",
+            "--installer",
+            "uv",
+            "--outdir",
+            str(DIST),
+            str(package.folder),
+            silent=True,
+        )
     session.log(f"built {len(list(DIST.glob('*.whl')))} wheels into {DIST}")
 
 
@@ -187,11 +196,21 @@ def milestones(session: nox.Session) -> None:
 def parity(session: nox.Session) -> None:
     """The tests that compare against PyTorch (torch==2.13.0, CPU); pip finds local builds."""
     session.install("torch==2.13.0")
-    session.install(*[f"{p.folder}[test]" if _has_test_extra(p) else str(p.folder)
-                      for p in all_in_order()])
+    session.install(
+        *[f"{p.folder}[test]" if _has_test_extra(p) else str(p.folder) for p in all_in_order()]
+    )
     paths = [p.folder / "tests" for p in all_in_order() if (p.folder / "tests").is_dir()]
-    session.run("pytest", "-p", "no:cacheprovider", "-m", "parity", *map(str, paths),
-                str(ROOT / "tests-integration"), *session.posargs, success_codes=[0, 5])
+    session.run(
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-m",
+        "parity",
+        *map(str, paths),
+        str(ROOT / "tests-integration"),
+        *session.posargs,
+        success_codes=[0, 5],
+    )
 
 
 nox.options.sessions = ["lint", "typecheck", *TEST_SESSIONS, "tests", "build", "wheels"]

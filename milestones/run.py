@@ -63,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         try:
             summary = milestone.main(quick=not args.full)
-            results[path.stem] = {"status": "passed" if summary.get("passed", True) else "failed",
-                                  **summary}
+            results[path.stem] = {
+                "status": "passed" if summary.get("passed", True) else "failed",
+                **summary,
+            }
         except Exception as error:  # a milestone's crash is reported, the others still run
             console.print_exception()
             results[path.stem] = {"status": "crashed", "error": repr(error)}
@@ -74,8 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     for column in ("milestone", "status", "result", "wall time"):
         table.add_column(column)
     for name, result in results.items():
-        detail = result.get("headline", ", ".join(result.get("missing", [])) or
-                            result.get("error", ""))
+        detail = result.get(
+            "headline", ", ".join(result.get("missing", [])) or result.get("error", "")
+        )
         wall = f"{result['wall_s']:.1f} s" if "wall_s" in result else "-"
         table.add_row(name, result["status"], str(detail), wall)
     console.print(table)

@@ -65,12 +65,14 @@ def test_package_layout(folder: Path) -> None:
     source = folder / "src" / "tinytorch" / name
     assert _project(folder)["name"] == f"tinytorch-{name}"
     assert (source / "py.typed").is_file() and (source / "__init__.py").is_file()
-    assert not (folder / "src" / "tinytorch" / "__init__.py").exists(), \
+    assert not (folder / "src" / "tinytorch" / "__init__.py").exists(), (
         "tinytorch is a namespace: only the meta-package ships tinytorch/__init__.py"
+    )
     assert (folder / "README.md").is_file()
     version = _version(folder, name)
-    assert f"## {version}" in (folder / "CHANGELOG.md").read_text(), \
+    assert f"## {version}" in (folder / "CHANGELOG.md").read_text(), (
         f"{folder.name}: CHANGELOG.md has no entry for version {version}"
+    )
     assert list((folder / "tests").glob("test_*.py")), f"{folder.name} has no tests"
 
 
@@ -80,13 +82,19 @@ def test_depends_only_on_earlier_modules_and_declares_every_import(folder: Path)
     numbers = {_name(f): f.name[:2] for f in MODULE_FOLDERS}
     declared = _declared(folder)
     for dependency in declared:
-        assert numbers[dependency.removeprefix("tinytorch-")] < number, \
+        assert numbers[dependency.removeprefix("tinytorch-")] < number, (
             f"{folder.name} depends on a later module: {dependency}"
+        )
     imported = set()
     for path in (folder / "src").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
-            modules = ([a.name for a in node.names] if isinstance(node, ast.Import) else
-                       [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            modules = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             imported |= {m.split(".")[1] for m in modules if m.startswith("tinytorch.")}
     imported.discard(_name(folder))
     undeclared = {f"tinytorch-{m}" for m in imported} - set(declared)
@@ -98,8 +106,9 @@ def test_meta_package_depends_on_every_module_package() -> None:
     for folder in MODULE_FOLDERS:
         name = _name(folder)
         assert f"tinytorch-{name}" in declared, f"the meta-package misses tinytorch-{name}"
-        assert _admits(declared[f"tinytorch-{name}"], _version(folder, name)), \
+        assert _admits(declared[f"tinytorch-{name}"], _version(folder, name)), (
             f"the meta-package's range for tinytorch-{name} excludes its version"
+        )
 
 
 def _fence_errors(path: Path) -> list[str]:

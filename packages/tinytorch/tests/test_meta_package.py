@@ -11,20 +11,24 @@ import tinytorch
 
 
 def _run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     return result.stdout.strip()
 
 
 def test_import_is_lazy() -> None:
-    loaded = _run("import sys, tinytorch; "
-                  "print(sorted(m for m in sys.modules if m.startswith('tinytorch.')))")
+    loaded = _run(
+        "import sys, tinytorch; print(sorted(m for m in sys.modules if m.startswith('tinytorch.')))"
+    )
     assert loaded == "['tinytorch.__about__']"
 
 
 def test_importing_one_package_imports_no_other_module_package() -> None:
-    loaded = _run("import sys, tinytorch.tensor; print(' '.join({m.split('.')[1] for m in "
-                  "sys.modules if m.startswith('tinytorch.')}))")
+    loaded = _run(
+        "import sys, tinytorch.tensor; print(' '.join({m.split('.')[1] for m in "
+        "sys.modules if m.startswith('tinytorch.')}))"
+    )
     assert "tensor" in loaded.split()
     assert set(loaded.split()) <= {"__about__", "setup", "tensor"}
 
@@ -36,8 +40,11 @@ def test_reexport_is_the_package_object() -> None:
 
 
 def test_unknown_name_says_what_is_installed() -> None:
-    with pytest.raises(AttributeError, match=r"no installed TinyTorch package exports it "
-                                             r"\(installed: setup, tensor"):
+    with pytest.raises(
+        AttributeError,
+        match=r"no installed TinyTorch package exports it "
+        r"\(installed: setup, tensor",
+    ):
         tinytorch.NoSuchThing  # noqa: B018
 
 
@@ -52,7 +59,8 @@ def test_installed_modules_in_course_order() -> None:
 
 
 def test_python_dash_m_tinytorch_runs_the_cli() -> None:
-    result = subprocess.run([sys.executable, "-m", "tinytorch", "no-such-command"],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "tinytorch", "no-such-command"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "usage" in result.stderr.lower()

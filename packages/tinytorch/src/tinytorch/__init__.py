@@ -13,15 +13,32 @@ import importlib.util
 from pkgutil import extend_path
 from typing import Any
 
-from tinytorch.__about__ import __version__
+from tinytorch.__about__ import __version__ as __version__
 
 __path__ = extend_path(__path__, __name__)
 
 # Course order: on a name clash the earlier module wins (its later re-definitions are views of it).
 MODULE_NAMES = (
-    "setup", "tensor", "layers", "activations", "networks", "autograd", "spatial", "optimizers",
-    "dataloader", "training", "tokenization", "embeddings", "attention", "transformers",
-    "generation", "profiling", "kernels", "compression", "kvcache", "competition",
+    "setup",
+    "tensor",
+    "layers",
+    "activations",
+    "networks",
+    "autograd",
+    "spatial",
+    "optimizers",
+    "dataloader",
+    "training",
+    "tokenization",
+    "embeddings",
+    "attention",
+    "transformers",
+    "generation",
+    "profiling",
+    "kernels",
+    "compression",
+    "kvcache",
+    "competition",
 )
 
 

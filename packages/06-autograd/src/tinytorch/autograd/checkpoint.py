@@ -34,8 +34,10 @@ class Checkpoint(Op):
 @register_rule(Checkpoint)
 def _checkpoint(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Any:
     # BEGIN SOLUTION
-    leaves = [Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
-              for a, need in zip(inputs[: op.n_inputs], needs)]
+    leaves = [
+        Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
+        for a, need in zip(inputs[: op.n_inputs], needs[: op.n_inputs], strict=True)
+    ]
     with enable_grad():
         recomputed = op.fn(*leaves)
     backward(recomputed, Tensor._wrap(g))  # parameters inside fn receive their .grad here

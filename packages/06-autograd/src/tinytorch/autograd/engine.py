@@ -151,19 +151,24 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
     from tinytorch.autograd.rules import rule_for
 
     if not root.requires_grad:
-        raise RuntimeError("backward: this tensor does not require grad and has no graph; "
-                           "set requires_grad=True on the inputs (parameters do) and make sure "
-                           "it was not computed under no_grad()")
+        raise RuntimeError(
+            "backward: this tensor does not require grad and has no graph; "
+            "set requires_grad=True on the inputs (parameters do) and make sure "
+            "it was not computed under no_grad()"
+        )
     if grad is None:
         if root.size != 1:
-            raise RuntimeError(f"backward: grad can be implied only for a scalar output, this "
-                               f"one has shape {root.shape}; pass grad= of that shape, or "
-                               f"reduce first (loss.sum() or loss.mean())")
+            raise RuntimeError(
+                f"backward: grad can be implied only for a scalar output, this "
+                f"one has shape {root.shape}; pass grad= of that shape, or "
+                f"reduce first (loss.sum() or loss.mean())"
+            )
         seed = np.ones(root.shape, dtype=root.dtype)
     else:
         if grad.shape != root.shape:
-            raise ValueError(f"backward: grad has shape {grad.shape} but the output has shape "
-                             f"{root.shape}")
+            raise ValueError(
+                f"backward: grad has shape {grad.shape} but the output has shape {root.shape}"
+            )
         seed = grad.data
     order = topological_order(root)
     grads: dict[int, np.ndarray] = {id(root): seed}
@@ -178,9 +183,10 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
             continue
         inputs = node.inputs  # type: ignore[union-attr]
         needs = tuple(t.requires_grad for t in inputs)  # type: ignore[union-attr]
-        input_grads = rule_for(node.op)(node.op, g, tuple(t.data for t in inputs), tensor.data,
-                                        needs)
-        for t, need, gi in zip(inputs, needs, input_grads):  # type: ignore[arg-type]
+        input_grads = rule_for(node.op)(
+            node.op, g, tuple(t.data for t in inputs), tensor.data, needs
+        )
+        for t, need, gi in zip(inputs, needs, input_grads, strict=True):  # type: ignore[arg-type]
             if need and gi is not None:
                 previous = grads.get(id(t))
                 grads[id(t)] = gi if previous is None else previous + gi

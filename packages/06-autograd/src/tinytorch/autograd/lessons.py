@@ -44,8 +44,9 @@ def deep_mlp(depth: int, width: int, seed: int = 0) -> Sequential:
     return Sequential(*layers)
 
 
-def checkpoint_memory(depth: int = 16, width: int = 256, batch: int = 512,
-                      segments: int = 4) -> dict[str, int]:
+def checkpoint_memory(
+    depth: int = 16, width: int = 256, batch: int = 512, segments: int = 4
+) -> dict[str, int]:
     """Peak traced bytes of one training step of a deep MLP, with and without checkpointing.
 
     Returns ``{"plain_peak_bytes", "checkpointed_peak_bytes", "parameter_bytes"}``.
@@ -60,7 +61,7 @@ def checkpoint_memory(depth: int = 16, width: int = 256, batch: int = 512,
     def checkpointed() -> None:
         h = x
         for s in range(segments):
-            h = checkpoint(model[s * per_segment:(s + 1) * per_segment], h)
+            h = checkpoint(model[s * per_segment : (s + 1) * per_segment], h)
         h.mean().backward()
 
     peaks = {}
@@ -70,5 +71,8 @@ def checkpoint_memory(depth: int = 16, width: int = 256, batch: int = 512,
         step()
         peaks[name] = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-    return {"plain_peak_bytes": peaks["plain"], "checkpointed_peak_bytes": peaks["checkpointed"],
-            "parameter_bytes": sum(p.nbytes for p in model.parameters())}
+    return {
+        "plain_peak_bytes": peaks["plain"],
+        "checkpointed_peak_bytes": peaks["checkpointed"],
+        "parameter_bytes": sum(p.nbytes for p in model.parameters()),
+    }

@@ -84,8 +84,10 @@ def _sub(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Gr
 def _mul(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Grads:
     a, b = inputs
     # BEGIN SOLUTION
-    return (unbroadcast(g * b, a.shape) if needs[0] else None,
-            unbroadcast(g * a, b.shape) if needs[1] else None)
+    return (
+        unbroadcast(g * b, a.shape) if needs[0] else None,
+        unbroadcast(g * a, b.shape) if needs[1] else None,
+    )
     # END SOLUTION
 
 
@@ -93,8 +95,10 @@ def _mul(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Gr
 def _div(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Grads:
     a, b = inputs
     # BEGIN SOLUTION
-    return (unbroadcast(g / b, a.shape) if needs[0] else None,
-            unbroadcast(-g * a / (b * b), b.shape) if needs[1] else None)
+    return (
+        unbroadcast(g / b, a.shape) if needs[0] else None,
+        unbroadcast(-g * a / (b * b), b.shape) if needs[1] else None,
+    )
     # END SOLUTION
 
 
@@ -201,8 +205,11 @@ def _astype(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) ->
 def _where(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Grads:
     condition, a, b = inputs
     chosen = condition.astype(bool)
-    return (None, unbroadcast(np.where(chosen, g, 0), a.shape),
-            unbroadcast(np.where(chosen, 0, g), b.shape))
+    return (
+        None,
+        unbroadcast(np.where(chosen, g, 0), a.shape),
+        unbroadcast(np.where(chosen, 0, g), b.shape),
+    )
 
 
 # --------------------------------------------------------------------- reductions
