@@ -1,0 +1,207 @@
+"""The dispatch point is the single extension point: every computing method goes through `apply`.
+
+A recorder installed in ``dispatch.hooks`` (as module 06 will) sees every differentiable op, with
+its inputs and its output; comparisons and argmax compute without being recorded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinytorch.tensor as tt
+from tinytorch.tensor import Op, Tensor, apply, install_autograd, ops
+from tinytorch.tensor.dispatch import hooks
+
+
+@pytest.fixture
+def recorded():
+    """Install a recorder that lists ``(op, inputs, output)``; restore the hooks afterwards."""
+    saved = hooks.recorder, hooks.backward
+    calls: list[tuple[Op, tuple[Tensor, ...], Tensor]] = []
+    hooks.recorder = lambda op, inputs, out: calls.append((op, inputs, out))
+    hooks.backward = None
+    yield calls
+    hooks.recorder, hooks.backward = saved
+
+
+def names(calls) -> list[str]:
+    return [op.name for op, _, _ in calls]
+
+
+# Every Tensor method and function that computes, and the ops it must run through `apply`.
+# x: (2, 3) float32, y: (2, 3) float32, w: (3, 2) float32.
+EXPRESSIONS = {
+    "__add__": (lambda x, y, w: x + y, ["add"]),
+    "__radd__": (lambda x, y, w: 1.0 + x, ["add"]),
+    "__sub__": (lambda x, y, w: x - 1.0, ["sub"]),
+    "__rsub__": (lambda x, y, w: 2 - x, ["sub"]),
+    "__mul__": (lambda x, y, w: x * y, ["mul"]),
+    "__rmul__": (lambda x, y, w: 3 * x, ["mul"]),
+    "__truediv__": (lambda x, y, w: x / 2, ["div"]),
+    "__rtruediv__": (lambda x, y, w: 2 / x, ["div"]),
+    "__pow__": (lambda x, y, w: x**2, ["pow"]),
+    "__rpow__": (lambda x, y, w: 2**x, ["pow"]),
+    "__matmul__": (lambda x, y, w: x @ w, ["matmul"]),
+    "__rmatmul__": (lambda x, y, w: np.ones((2, 2), dtype=np.float32) @ x, ["matmul"]),
+    "__neg__": (lambda x, y, w: -x, ["neg"]),
+    "exp": (lambda x, y, w: x.exp(), ["exp"]),
+    "log": (lambda x, y, w: x.log(), ["log"]),
+    "sqrt": (lambda x, y, w: x.sqrt(), ["sqrt"]),
+    "abs": (lambda x, y, w: x.abs(), ["abs"]),
+    "maximum": (lambda x, y, w: x.maximum(y), ["maximum"]),
+    "minimum": (lambda x, y, w: x.minimum(0.5), ["minimum"]),
+    "clip": (lambda x, y, w: x.clip(0.0, 1.0), ["clip"]),
+    "clamp": (lambda x, y, w: x.clamp(max=1.0), ["clip"]),
+    "astype": (lambda x, y, w: x.astype(np.float64), ["astype"]),
+    "sum": (lambda x, y, w: x.sum(dim=1), ["sum"]),
+    "mean": (lambda x, y, w: x.mean(), ["mean"]),
+    "max": (lambda x, y, w: x.max(dim=0), ["max"]),
+    "min": (lambda x, y, w: x.min(), ["min"]),
+    "var": (lambda x, y, w: x.var(dim=-1), ["var"]),
+    "std": (lambda x, y, w: x.std(), ["var", "sqrt"]),
+    "reshape": (lambda x, y, w: x.reshape(3, 2), ["reshape"]),
+    "view": (lambda x, y, w: x.view(-1), ["reshape"]),
+    "permute": (lambda x, y, w: x.permute(1, 0), ["permute"]),
+    "transpose": (lambda x, y, w: x.transpose(0, 1), ["permute"]),
+    "T": (lambda x, y, w: x.T, ["permute"]),
+    "squeeze": (lambda x, y, w: x.squeeze(), ["reshape"]),
+    "unsqueeze": (lambda x, y, w: x.unsqueeze(0), ["reshape"]),
+    "flatten": (lambda x, y, w: x.flatten(), ["reshape"]),
+    "expand": (lambda x, y, w: x.expand(4, 2, 3), ["expand"]),
+    "contiguous": (lambda x, y, w: x.T.contiguous(), ["permute", "contiguous"]),
+    "__getitem__": (lambda x, y, w: x[0, 1:], ["getitem"]),
+    "__iter__": (lambda x, y, w: list(x), ["getitem", "getitem"]),
+    "concatenate": (lambda x, y, w: tt.concatenate([x, y], dim=1), ["concatenate"]),
+    "cat": (lambda x, y, w: tt.cat([x, y]), ["concatenate"]),
+    "stack": (lambda x, y, w: tt.stack([x, y]), ["stack"]),
+    "where": (lambda x, y, w: tt.where(x > 0.5, x, y), ["where"]),  # the comparison: not recorded
+    "tt.maximum": (lambda x, y, w: tt.maximum(x, 0.0), ["maximum"]),
+    "tt.minimum": (lambda x, y, w: tt.minimum(0.0, x), ["minimum"]),
+}
+
+NOT_RECORDED = {
+    "__eq__": lambda x, y: x == y,
+    "__ne__": lambda x, y: x != 0.5,
+    "__lt__": lambda x, y: x < y,
+    "__le__": lambda x, y: x <= y,
+    "__gt__": lambda x, y: x > 0.5,
+    "__ge__": lambda x, y: x >= y,
+    "argmax": lambda x, y: x.argmax(dim=1),
+}
+
+OPERATOR_NAMES = (
+    "add radd sub rsub mul rmul truediv rtruediv pow rpow matmul rmatmul neg "
+    "eq ne lt le gt ge getitem iter"
+)
+
+# Methods that compute nothing (attributes, conversions, in-place writes, autograd plumbing).
+NON_COMPUTING = {
+    "T",  # listed in EXPRESSIONS; a property, not a method
+    "backward",
+    "detach",
+    "dtype",
+    "is_contiguous",
+    "is_leaf",
+    "item",
+    "nbytes",
+    "ndim",
+    "numpy",
+    "requires_grad_",
+    "shape",
+    "size",
+    "strides",
+}
+
+
+@pytest.fixture
+def xyw():
+    rng = np.random.default_rng(0)
+    return (
+        Tensor(rng.uniform(0.1, 1.0, (2, 3))),
+        Tensor(rng.uniform(0.1, 1.0, (2, 3))),
+        Tensor(rng.uniform(0.1, 1.0, (3, 2))),
+    )
+
+
+@pytest.mark.parametrize("method", EXPRESSIONS)
+def test_every_computing_method_runs_through_apply(method, recorded, xyw):
+    expression, expected = EXPRESSIONS[method]
+    result = expression(*xyw)
+    assert names(recorded) == expected
+    outputs = result if isinstance(result, list) else [result]
+    assert recorded[-1][2] is outputs[-1], "the recorder must see the very tensor returned"
+    for op, inputs, out in recorded:
+        assert isinstance(op, Op)
+        assert all(isinstance(t, Tensor) for t in inputs) and isinstance(out, Tensor)
+
+
+@pytest.mark.parametrize("method", NOT_RECORDED)
+def test_comparisons_and_argmax_compute_but_are_not_recorded(method, recorded, xyw):
+    x, y, _ = xyw
+    result = NOT_RECORDED[method](x, y)
+    assert isinstance(result, Tensor)
+    assert recorded == []
+
+
+def test_the_tables_cover_every_public_method_of_tensor():
+    operators = {f"__{name}__" for name in OPERATOR_NAMES.split()}
+    public = {name for name in vars(Tensor) if not name.startswith("_") or name in operators}
+    covered = set(EXPRESSIONS) | set(NOT_RECORDED) | NON_COMPUTING
+    assert public - covered == set(), "add new Tensor methods to EXPRESSIONS or NON_COMPUTING"
+
+
+def test_the_recorder_gets_the_inputs_and_the_op_with_its_settings(recorded, xyw):
+    x = xyw[0]
+    out = (x * 2).sum(dim=(0, -1), keepdim=True)
+    (mul, mul_inputs, mul_out), (total, total_inputs, total_out) = recorded
+    assert isinstance(mul, ops.Mul) and mul_inputs[0] is x and mul_inputs[1].item() == 2.0
+    assert isinstance(total, ops.Sum) and total.dim == (0, -1) and total.keepdim
+    assert total_inputs == (mul_out,) and total_out is out
+
+
+def test_ops_built_without_tensor_methods_are_recorded_too(recorded):
+    out = apply(ops.Add(), [1.0, 2.0], np.array([3.0, 4.0]))  # array-likes become Tensors
+    assert out.data.tolist() == [4.0, 6.0] and out.dtype == np.float32
+    ((op, inputs, _),) = recorded
+    assert isinstance(op, ops.Add) and all(isinstance(t, Tensor) for t in inputs)
+
+
+def test_a_new_op_is_a_subclass_run_through_apply(recorded):
+    class Cube(Op):
+        """x**3, the way a later module adds an operation: no change to Tensor."""
+
+        def forward(self, x: np.ndarray) -> np.ndarray:
+            return x * x * x
+
+    out = apply(Cube(), Tensor([1.0, 2.0]))
+    assert out.data.tolist() == [1.0, 8.0]
+    assert names(recorded) == ["cube"]
+    assert repr(Cube()) == "Cube()"
+    assert repr(ops.Sum(1, True)) == "Sum(dim=1, keepdim=True)"
+
+
+def test_an_op_without_forward_says_so():
+    with pytest.raises(NotImplementedError, match=r"Op\.forward is not implemented"):
+        apply(Op(), Tensor([1.0]))
+
+
+def test_install_autograd_sets_both_hooks(recorded):
+    def recorder(op, inputs, out):
+        return None
+
+    def engine(tensor, grad, retain_graph):
+        return None
+
+    install_autograd(recorder, engine)
+    assert hooks.recorder is recorder and hooks.backward is engine
+
+
+def test_without_a_recorder_nothing_is_recorded_and_results_are_leaves():
+    saved = hooks.recorder
+    hooks.recorder = None
+    try:
+        out = Tensor([1.0], requires_grad=True) * 2
+    finally:
+        hooks.recorder = saved
+    assert out.is_leaf and not out.requires_grad
