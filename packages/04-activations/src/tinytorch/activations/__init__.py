@@ -1,0 +1,84 @@
+"""TinyTorch module 04: activations, as functions and as Modules with a hand-written backward.
+
+    >>> from tinytorch.activations import Sigmoid, softmax
+    >>> from tinytorch.tensor import Tensor
+    >>> softmax(Tensor([[1.0, 2.0, 3.0]])).sum(dim=-1)
+    Tensor([1.], dtype=float32)
+    >>> layer = Sigmoid()
+    >>> y = layer(Tensor([0.0, 1e4, -1e4]))  # stable: no overflow
+    >>> layer.backward(Tensor([1.0, 1.0, 1.0]))
+    Tensor([0.25, 0.  , 0.  ], dtype=float32)
+
+The Op classes (forward math, options as attributes) and the backward functions (local
+derivatives, shared with autograd) are in `tinytorch.activations.ops`.
+"""
+
+from tinytorch.activations import ops
+from tinytorch.activations.__about__ import __version__
+from tinytorch.activations.functional import (
+    gelu,
+    leaky_relu,
+    leaky_relu_,
+    log_softmax,
+    relu,
+    relu_,
+    sigmoid,
+    sigmoid_,
+    softmax,
+    tanh,
+    tanh_,
+)
+from tinytorch.activations.lessons import (
+    ActivationCost,
+    SaturationReport,
+    activation_cost,
+    saturation_report,
+)
+from tinytorch.activations.modules import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from tinytorch.activations.ops import (
+    ACTIVATION_OPS,
+    gelu_backward,
+    leaky_relu_backward,
+    log_softmax_backward,
+    relu_backward,
+    sigmoid_backward,
+    softmax_backward,
+    tanh_backward,
+)
+from tinytorch.activations.special import erf
+
+__all__ = [
+    "ACTIVATION_OPS",
+    "GELU",
+    "ActivationCost",
+    "LeakyReLU",
+    "LogSoftmax",
+    "ReLU",
+    "SaturationReport",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "__version__",
+    "activation_cost",
+    "erf",
+    "gelu",
+    "gelu_backward",
+    "leaky_relu",
+    "leaky_relu_",
+    "leaky_relu_backward",
+    "log_softmax",
+    "log_softmax_backward",
+    "ops",
+    "relu",
+    "relu_",
+    "relu_backward",
+    "saturation_report",
+    "sigmoid",
+    "sigmoid_",
+    "sigmoid_backward",
+    "softmax",
+    "softmax_backward",
+    "tanh",
+    "tanh_",
+    "tanh_backward",
+]
