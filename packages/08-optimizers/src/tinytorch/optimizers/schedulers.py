@@ -239,14 +239,15 @@ class OneCycleLR(LRScheduler):
         groups = optimizer.param_groups
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.cycle_momentum = cycle_momentum
+        # Each phase: (end_step, lr from, lr to, momentum from, momentum to), as group keys.
         up_end = float(pct_start * total_steps) - 1
         if three_phase:
+            down_end = float(2 * pct_start * total_steps) - 2
             self.phases = [
                 (up_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                (float(2 * pct_start * total_steps) - 2, "max_lr", "initial_lr",
-                 "base_momentum", "max_momentum"),
+                (down_end, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
                 (total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"),
-            ]  # fmt: skip
+            ]
         else:
             self.phases = [
                 (up_end, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
