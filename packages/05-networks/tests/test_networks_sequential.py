@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinytorch.activations import ReLU, Sigmoid, Tanh
 from tinytorch.layers import Dropout, Linear, Module
@@ -243,3 +247,18 @@ def test_activation_names_resolve_ignoring_case() -> None:
 def test_mlp_rejects_bad_arguments(kwargs, error, message) -> None:
     with pytest.raises(error, match=message):
         MLP(**kwargs)
+
+
+# --------------------------------------------------------------------- properties
+@settings(max_examples=30, deadline=None)
+@given(
+    sizes=st.lists(st.integers(1, 6), min_size=2, max_size=5),
+    split=st.integers(0, 10),
+    batch=st.integers(1, 4),
+)
+def test_any_split_of_an_mlp_composes_back_to_the_whole(sizes, split, batch) -> None:
+    net = MLP(sizes, activation="tanh", rng=rng())
+    k = split % (len(net) + 1)
+    x = Tensor(rng(1).standard_normal((batch, sizes[0])))
+    assert_close(net[k:](net[:k](x)), net(x), rtol=1e-6, atol=1e-7)
+    assert net.num_parameters() == sum(a * b + b for a, b in pairwise(sizes))

@@ -17,7 +17,7 @@ from typing import overload
 
 import numpy as np
 
-from tinytorch import activations
+import tinytorch.activations as activations
 from tinytorch.layers import Linear, Module
 from tinytorch.tensor import Tensor
 
