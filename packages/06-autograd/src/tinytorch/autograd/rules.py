@@ -142,10 +142,10 @@ def _matmul(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) ->
     a2 = a[None, :] if a.ndim == 1 else a
     b2 = b[:, None] if b.ndim == 1 else b
     g2 = g
+    if b.ndim == 1:  # restore the trailing dim first: for 1-d @ 1-d, g is 0-d
+        g2 = np.expand_dims(g2, -1)
     if a.ndim == 1:
         g2 = np.expand_dims(g2, -2)
-    if b.ndim == 1:
-        g2 = np.expand_dims(g2, -1)
     # HINT: C = A @ B  =>  dA = dC @ B^T and dB = A^T @ dC (then sum over broadcast batch dims)
     # BEGIN SOLUTION
     grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
