@@ -72,7 +72,7 @@ def optimizer_memory(
     param_bytes = sum(int(np.prod(shape)) * np.dtype(dtype).itemsize for shape, dtype in shapes)
     report: dict[str, dict[str, float]] = {}
     for name, factory in (optimizers or OPTIMIZERS).items():
-        copies = [Parameter(np.zeros(shape, dtype=dtype)) for shape, dtype in shapes]
+        copies = [Parameter(np.zeros(shape), dtype=dtype) for shape, dtype in shapes]
         for param in copies:
             param.grad = Tensor(np.zeros(param.shape, dtype=param.dtype))
         optimizer = factory(copies)
