@@ -97,7 +97,7 @@ def saturation_report(
     """The share of pre-activations ``x`` at which ``activation`` passes almost no gradient.
 
     The local gradient f'(x) is the activation's backward applied to dL/dy = 1. Sigmoid
-    saturates (f' < 1e-3) for |x| > 6.9, tanh for |x| > 3.8; for ReLU a "saturated" unit is a
+    saturates (f' < 1e-3) for |x| > 6.9, tanh for |x| > 4.1; for ReLU a "saturated" unit is a
     dead one (x <= 0). Typical use: pre-activations of a badly scaled layer,
     ``saturation_report(x @ w.T, "sigmoid")``. x: any shape, converted to float64.
     """
