@@ -210,7 +210,7 @@ def test_second_backward_without_retain_graph_raises_clearly() -> None:
     x = leaf([1.0, 2.0])
     loss = (x * x).sum()
     loss.backward()
-    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+    with pytest.raises(RuntimeError, match=r"second time.*retain_graph=True"):
         loss.backward()
 
 

@@ -133,9 +133,11 @@ def squash(h: Tensor) -> Tensor:
 
 
 class Composition:
-    """The steps applied in order to ``(x, y)``, each result squashed into (0.5, 2). Which kinked steps fall back to their smooth
-    version is decided on the first call (the unperturbed inputs) and then kept, so the
-    function is the same smooth function for every finite-difference evaluation."""
+    """The steps applied in order to ``(x, y)``, each result squashed into (0.5, 2).
+
+    Which kinked steps fall back to their smooth version is decided on the first call (the
+    unperturbed inputs) and then kept, so the function is the same smooth function for every
+    finite-difference evaluation."""
 
     def __init__(self, steps: list[Step]) -> None:
         self.steps = steps

@@ -55,7 +55,7 @@ def check_grad(f: Expression, *arrays: np.ndarray) -> None:
     expected = backward(*arrays, grad_output)
     leaves = [Tensor(x, dtype=np.float32, requires_grad=True) for x in arrays]
     f(*leaves).backward(grad_output)
-    for leaf, grad in zip(leaves, expected):
+    for leaf, grad in zip(leaves, expected, strict=True):
         assert leaf.grad is not None and leaf.grad.dtype == np.float32
         assert_close(leaf.grad, grad, rtol=1e-3, atol=1e-3)
 
@@ -135,7 +135,6 @@ MATMUL = [
     case("batched-vector", lambda a, b: a @ b, R(2, 3, 4), R(4)),
     case("matmul-transposed", lambda a: a @ a.T, R(3, 4)),
 ]
-
 
 
 def reduction(name: str, dim: Any, keepdim: bool) -> Expression:
@@ -220,7 +219,11 @@ COMPOSED = [
         lambda a: a.sum(dim=1, keepdim=True) * a.mean(dim=(0, 1)) + a.var(dim=0) + a.max(-1, True),
         R(3, 4, 5),
     ),
-    case("softmax-by-hand", lambda a: (a - a.max(-1, True)).exp() / (a - a.max(-1, True)).exp().sum(-1, True), R(3, 5)),
+    case(
+        "softmax-by-hand",
+        lambda a: (a - a.max(-1, True)).exp() / (a - a.max(-1, True)).exp().sum(-1, True),
+        R(3, 5),
+    ),
     case(
         "mlp-by-hand",
         lambda x, w1, w2: ((x @ w1).maximum(0.0) @ w2).mean(),
@@ -310,8 +313,12 @@ def test_min_ties_split_the_gradient_equally() -> None:
 
 def test_maximum_and_minimum_split_ties_between_the_two_inputs() -> None:
     a, b = [1.0, 2.0, 3.0], [1.0, 0.0, 5.0]
-    assert_close(np.array(grads_of(lambda s, t: s.maximum(t).sum(), a, b)), [[0.5, 1, 0], [0.5, 0, 1]])
-    assert_close(np.array(grads_of(lambda s, t: s.minimum(t).sum(), a, b)), [[0.5, 0, 1], [0.5, 1, 0]])
+    assert_close(
+        np.array(grads_of(lambda s, t: s.maximum(t).sum(), a, b)), [[0.5, 1, 0], [0.5, 0, 1]]
+    )
+    assert_close(
+        np.array(grads_of(lambda s, t: s.minimum(t).sum(), a, b)), [[0.5, 0, 1], [0.5, 1, 0]]
+    )
 
 
 def test_maximum_tie_with_a_broadcast_scalar_sums_its_shares() -> None:
@@ -323,7 +330,9 @@ def test_maximum_tie_with_a_broadcast_scalar_sums_its_shares() -> None:
 def test_duplicate_indices_accumulate() -> None:
     (g,) = grads_of(lambda t: t[[0, 0, 0, 1]].sum(), [10.0, 20.0, 30.0])
     assert_close(g, [3, 1, 0])
-    (g,) = grads_of(lambda t: t[np.array([2, 2]), np.array([1, 1])], np.zeros((3, 2)), grad=[5.0, 7.0])
+    (g,) = grads_of(
+        lambda t: t[np.array([2, 2]), np.array([1, 1])], np.zeros((3, 2)), grad=[5.0, 7.0]
+    )
     assert_close(g, [[0, 0], [0, 0], [0, 12]])
 
 
@@ -345,7 +354,9 @@ def test_clip_passes_gradient_inside_and_on_the_bounds() -> None:
 
 def test_where_sends_each_element_to_the_chosen_branch_only() -> None:
     cond = np.array([True, False, True])
-    ga, gb = grads_of(lambda s, t: where(cond, s, t), [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], grad=[7.0, 8.0, 9.0])
+    ga, gb = grads_of(
+        lambda s, t: where(cond, s, t), [1.0, 2.0, 3.0], [4.0, 5.0, 6.0], grad=[7.0, 8.0, 9.0]
+    )
     assert_close(ga, [7, 0, 9])
     assert_close(gb, [0, 8, 0])
 
@@ -401,7 +412,9 @@ def test_every_differentiable_op_of_module_02_has_a_rule() -> None:
     op_classes = [
         cls
         for _, cls in inspect.getmembers(ops, inspect.isclass)
-        if issubclass(cls, Op) and cls.__module__ == ops.__name__ and not cls.__name__.startswith("_")
+        if issubclass(cls, Op)
+        and cls.__module__ == ops.__name__
+        and not cls.__name__.startswith("_")
     ]
     assert len(op_classes) > 20
     for cls in op_classes:
@@ -419,7 +432,7 @@ def test_rule_for_finds_a_base_class_rule_and_names_a_missing_one() -> None:
         def forward(self, x: np.ndarray) -> np.ndarray:
             return x + 1
 
-    with pytest.raises(NotImplementedError, match="Mystery.*register_rule"):
+    with pytest.raises(NotImplementedError, match=r"Mystery.*register_rule"):
         apply(Mystery(), Tensor([1.0], requires_grad=True)).sum().backward()
 
 
