@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from tinytorch.layers import Parameter
+from tinytorch.layers import Linear, Parameter
 from tinytorch.optimizers import (
     SGD,
     Adam,
@@ -249,3 +249,34 @@ def test_scheduler_sequence_matches_pytorch(case: str) -> None:
         assert [g["momentum"] for g in opt.param_groups] == pytest.approx(
             [g["momentum"] for g in torch_opt.param_groups], rel=1e-12
         )
+
+
+# ------------------------------------------------------------------- with TinyTorch autograd
+def tinytorch_loss(layers: list, x: Tensor, y: Tensor) -> Tensor:
+    """The same MLP and loss with TinyTorch ops (tanh as 1 - 2 / (exp(2z) + 1))."""
+    fc1, fc2 = layers
+    z = fc1(x)
+    hidden = 1 - 2 / ((2 * z).exp() + 1)
+    return ((fc2(hidden) - y) ** 2).mean()
+
+
+@pytest.mark.parametrize("case", ["sgd-momentum", "sgd-nesterov", "adam", "adamw", "rmsprop"])
+def test_fifty_steps_with_tinytorch_autograd_match_pytorch(case: str) -> None:
+    ours_class, torch_class, options = OPTIMIZER_CASES[case]
+    x, y = data()
+    start = initial_weights()
+    layers = [Linear(SIZES[0], SIZES[1]), Linear(SIZES[1], SIZES[2])]
+    ours = [layers[0].weight, layers[0].bias, layers[1].weight, layers[1].bias]
+    for param, w in zip(ours, start, strict=True):
+        param.data[...] = w
+    theirs = [torch.tensor(w.copy(), requires_grad=True) for w in start]
+    opt, torch_opt = ours_class(ours, **options), torch_class(theirs, **options)
+    for _ in range(STEPS):
+        opt.zero_grad()
+        tinytorch_loss(layers, Tensor(x), Tensor(y)).backward()
+        opt.step()
+        torch_opt.zero_grad()
+        torch_loss(theirs, x, y).backward()
+        torch_opt.step()
+    for mine, reference in zip(ours, theirs, strict=True):
+        assert_close(mine.data, reference.detach().numpy(), rtol=1e-5, atol=1e-6, msg=case)

@@ -13,6 +13,7 @@ Parameter containing:
 Tensor([ 0.95, -2.05], dtype=float32, requires_grad=True)
 """
 
+import tinytorch.autograd  # noqa: F401  (switches autograd on: loss.backward() fills .grad)
 from tinytorch.optimizers.__about__ import __version__
 from tinytorch.optimizers.adam import Adam, AdamW
 from tinytorch.optimizers.lessons import (
