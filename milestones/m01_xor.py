@@ -29,15 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
+from milestone_kit import measured, summary_table
 from tinytorch.layers import Linear
 from tinytorch.networks import (
     binary_accuracy,
@@ -48,7 +47,6 @@ from tinytorch.networks import (
     xor_data,
     xor_model,
 )
-from tinytorch.setup import format_bytes, measure_memory
 from tinytorch.tensor import Tensor
 
 WEIGHTS = Path(__file__).resolve().parent / "weights" / "xor_mlp.npz"
@@ -195,19 +193,6 @@ def pretrained_inference(batch: int) -> dict[str, Any]:
     }
 
 
-# --------------------------------------------------------------------- measurement
-def measured(fn: Callable[[], Any], samples: int) -> tuple[Any, dict[str, float]]:
-    """Run ``fn`` timed, then again under tracemalloc for its peak (never time under tracing).
-
-    ``samples``: how many examples one call processes, for the throughput column.
-    """
-    start = time.perf_counter()
-    value = fn()
-    wall = time.perf_counter() - start
-    peak = measure_memory(fn).peak_bytes
-    return value, {"wall_s": wall, "peak_bytes": peak, "samples_per_s": samples / wall}
-
-
 def main(quick: bool = True) -> dict[str, Any]:
     """Run the five stages, print a summary table, return the summary (JSON-serialisable)."""
     console = Console()
@@ -285,29 +270,8 @@ def main(quick: bool = True) -> dict[str, Any]:
         "proof": proof,
         "wall_s": time.perf_counter() - start,
     }
-    console.print(summary_table(summary))
+    console.print(summary_table("Milestone 01: XOR", summary))
     return summary
-
-
-def summary_table(summary: dict[str, Any]) -> Table:
-    mode = "quick" if summary["quick"] else "full"
-    verdict = "[green]passed[/green]" if summary["passed"] else "[red]FAILED[/red]"
-    table = Table(title=f"Milestone 01: XOR ({mode}) -- {verdict}")
-    table.add_column("stage")
-    table.add_column("result")
-    for column in ("accuracy", "time", "peak mem", "samples/s"):
-        table.add_column(column, justify="right")
-    for name, stage in summary["stages"].items():
-        accuracy = "-" if stage["accuracy"] is None else f"{stage['accuracy']:.0%}"
-        table.add_row(
-            name,
-            stage["result"],
-            accuracy,
-            f"{stage['wall_s'] * 1000:.1f} ms",
-            format_bytes(stage["peak_bytes"]),
-            f"{stage['samples_per_s']:,.0f}",
-        )
-    return table
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))  # milestones import milestone_kit
 
 
 def discover() -> list[Path]:
