@@ -249,3 +249,25 @@ def test_checkpoint_under_no_grad_records_nothing() -> None:
         y = checkpoint(model, x)
     assert not y.requires_grad and y._node is None
     assert_close(y, model(x).data)
+
+
+def test_checkpoint_replays_dropout_masks_and_leaves_the_stream_unchanged() -> None:
+    """The recomputation must drop the same elements as the forward did, and the generator
+    must continue afterwards as if no recomputation had happened."""
+
+    def model() -> Sequential:
+        return Sequential(
+            Linear(4, 6, rng=rng(0)), Dropout(0.5, rng=rng(1)), Linear(6, 3, rng=rng(2))
+        )
+
+    x = random_input((5, 4)).requires_grad_(True)
+    plain_model, checkpointed_model = model(), model()
+    out, params, grad_x = grads_of_step(plain_model, x, lambda m, t: m(t))
+    out_c, params_c, grad_x_c = grads_of_step(checkpointed_model, x, checkpoint)
+    assert_close(out_c, out)
+    assert_close(grad_x_c, grad_x, rtol=1e-5, atol=1e-6)
+    for name in params:
+        assert_close(params_c[name], params[name], rtol=1e-5, atol=1e-6, msg=name)
+    next_plain = plain_model[1].rng.random(3)  # type: ignore[attr-defined]
+    next_checkpointed = checkpointed_model[1].rng.random(3)  # type: ignore[attr-defined]
+    assert_close(next_checkpointed, next_plain)

@@ -5,6 +5,10 @@ runs ``fn`` without recording (its intermediates are freed at once) and records 
 backward runs ``fn`` again, this time recording, and backpropagates through that fresh graph.
 For a network cut into k segments this keeps only the segment boundaries: activation memory
 O(k + L/k) instead of O(L) for L layers, at the cost of one extra forward pass.
+
+Randomness: the recomputation must draw the same random numbers as the forward (the same Dropout
+mask), so the random generators of ``fn``'s Modules (their ``rng`` attribute) are rewound to
+their state before the forward, and put back afterwards, as PyTorch's checkpoint does.
 """
 
 from __future__ import annotations
@@ -25,14 +29,30 @@ class Checkpoint(Op):
 
     def __init__(self, fn: Callable[..., Tensor], n_inputs: int) -> None:
         self.fn, self.n_inputs = fn, n_inputs
+        self._generators = module_generators(fn)
+        self._generator_states: list[dict[str, Any]] = []
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
+        self._generator_states = [g.bit_generator.state for g in self._generators]
         with no_grad():
             return self.fn(*(Tensor._wrap(a) for a in arrays[: self.n_inputs])).data
 
 
+def module_generators(fn: Any) -> list[np.random.Generator]:
+    """The random generators (``rng`` attributes, as Dropout's) of the Modules inside ``fn``."""
+    found: dict[int, np.random.Generator] = {}
+    for module in fn.modules() if hasattr(fn, "modules") else []:
+        generator = getattr(module, "rng", None)
+        if isinstance(generator, np.random.Generator):
+            found[id(generator)] = generator
+    return list(found.values())
+
+
 @register_rule(Checkpoint)
 def _checkpoint(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Any:
+    current = [generator.bit_generator.state for generator in op._generators]
+    for generator, state in zip(op._generators, op._generator_states, strict=True):
+        generator.bit_generator.state = state  # replay the forward's random draws
     # BEGIN SOLUTION
     leaves = [
         Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
@@ -43,6 +63,8 @@ def _checkpoint(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any
     backward(recomputed, Tensor._wrap(g))  # parameters inside fn receive their .grad here
     input_grads = tuple(leaf.grad.data if leaf.grad is not None else None for leaf in leaves)
     # END SOLUTION
+    for generator, state in zip(op._generators, current, strict=True):
+        generator.bit_generator.state = state
     return input_grads + (None,) * (len(inputs) - op.n_inputs)
 
 
@@ -50,8 +72,8 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
     """``fn(*inputs)`` without storing its intermediate activations; recomputed in backward.
 
     ``fn`` may use parameters (a Module or a closure over one); those of a Module are found via
-    ``fn.parameters()``. Returns the same values as ``fn(*inputs)`` and, after backward, the
-    same gradients.
+    ``fn.parameters()``, and its Modules' random generators are replayed in the recomputation.
+    Returns the same values as ``fn(*inputs)`` and, after backward, the same gradients.
     """
     params = list(fn.parameters()) if hasattr(fn, "parameters") else []
     return apply(Checkpoint(fn, len(inputs)), *inputs, *params)
