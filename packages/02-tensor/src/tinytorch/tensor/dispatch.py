@@ -35,7 +35,7 @@ class Op:
     differentiable = True
     exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
 
-    def forward(self, *arrays: np.ndarray) -> np.ndarray:
+    def forward(self, *arrays: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
     @property

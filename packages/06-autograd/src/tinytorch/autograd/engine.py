@@ -141,7 +141,7 @@ def topological_order(root: Tensor) -> list[Tensor]:
                     "the first backward. Pass retain_graph=True to the first backward() call if "
                     "you need to backward twice"
                 )
-            stack.extend((t, False) for t in node.inputs if t.requires_grad)  # type: ignore[union-attr]
+            stack.extend((t, False) for t in node.inputs if t.requires_grad)
     # END SOLUTION
     return order
 
@@ -181,12 +181,12 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         if node is None:
             accumulate(tensor, g)
             continue
-        inputs = node.inputs  # type: ignore[union-attr]
-        needs = tuple(t.requires_grad for t in inputs)  # type: ignore[union-attr]
+        inputs = node.inputs
+        needs = tuple(t.requires_grad for t in inputs)
         input_grads = rule_for(node.op)(
             node.op, g, tuple(t.data for t in inputs), tensor.data, needs
         )
-        for t, need, gi in zip(inputs, needs, input_grads, strict=True):  # type: ignore[arg-type]
+        for t, need, gi in zip(inputs, needs, input_grads, strict=True):
             if need and gi is not None:
                 previous = grads.get(id(t))
                 grads[id(t)] = gi if previous is None else previous + gi
