@@ -30,7 +30,7 @@ class Checkpoint(Op):
     def __init__(self, fn: Callable[..., Tensor], n_inputs: int) -> None:
         self.fn, self.n_inputs = fn, n_inputs
         self._generators = module_generators(fn)
-        self._generator_states: list[dict[str, Any]] = []
+        self._generator_states: list[Any] = []
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         self._generator_states = [g.bit_generator.state for g in self._generators]
