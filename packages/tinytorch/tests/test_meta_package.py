@@ -54,7 +54,10 @@ def test_dir_lists_reexported_names() -> None:
 
 def test_installed_modules_in_course_order() -> None:
     installed = tinytorch.installed_modules()
-    order = [tinytorch.MODULE_NAMES.index(m) for m in installed]
+    from tinytorch.setup.modules import MODULES
+
+    names = [m.name for m in MODULES]
+    order = [names.index(m) for m in installed]
     assert installed[:2] == ["setup", "tensor"] and order == sorted(order)
 
 

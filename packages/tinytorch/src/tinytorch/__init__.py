@@ -17,34 +17,13 @@ from tinytorch.__about__ import __version__ as __version__
 
 __path__ = extend_path(__path__, __name__)
 
-# Course order: on a name clash the earlier module wins (its later re-definitions are views of it).
-MODULE_NAMES = (
-    "setup",
-    "tensor",
-    "layers",
-    "activations",
-    "networks",
-    "autograd",
-    "spatial",
-    "optimizers",
-    "dataloader",
-    "training",
-    "tokenization",
-    "embeddings",
-    "attention",
-    "transformers",
-    "generation",
-    "profiling",
-    "kernels",
-    "compression",
-    "kvcache",
-    "competition",
-)
-
 
 def installed_modules() -> list[str]:
-    """Names of the module packages importable in this environment, in course order."""
-    return [m for m in MODULE_NAMES if importlib.util.find_spec(f"tinytorch.{m}") is not None]
+    """Names of the module packages importable in this environment, in course order (on a name
+    exported by two packages, the earlier module wins)."""
+    from tinytorch.setup.modules import MODULES
+
+    return [m.name for m in MODULES if importlib.util.find_spec(m.import_name) is not None]
 
 
 def _exporting_module(name: str) -> Any:
