@@ -213,4 +213,13 @@ def parity(session: nox.Session) -> None:
     )
 
 
+@nox.session(venv_backend="venv")
+def bench(session: nox.Session) -> None:
+    """Benchmarks: TinyTorch beside PyTorch CPU (torch==2.13.0) in one process; writes
+    benchmarks/results/. Options after --, e.g. `nox -s bench -- --only matmul --quick`."""
+    session.install("torch==2.13.0", "rich")
+    session.install(*[str(p.folder) for p in all_in_order()])
+    session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
+
+
 nox.options.sessions = ["lint", "typecheck", *TEST_SESSIONS, "tests", "build", "wheels"]
