@@ -91,7 +91,9 @@ def case_table(name: str, title: str, rows: list[Any], peak_gflops: float, torch
         table.add_column("GFLOP/s TT (% peak)", justify="right")
         if torch:
             table.add_column("GFLOP/s PT (% peak)", justify="right")
-    table.add_column("note")
+    notes = any(row.note for row in rows)
+    if notes:
+        table.add_column("note")
     for row in rows:
         cells = [row.label, format_timing(row.tinytorch)]
         if torch:
@@ -108,7 +110,8 @@ def case_table(name: str, title: str, rows: list[Any], peak_gflops: float, torch
             cells.append(format_rate(row.gflops(row.tinytorch), peak_gflops))
             if torch:
                 cells.append(format_rate(row.gflops(row.pytorch), peak_gflops))
-        cells.append(row.note)
+        if notes:
+            cells.append(row.note)
         table.add_row(*cells)
     return table
 
@@ -116,6 +119,8 @@ def case_table(name: str, title: str, rows: list[Any], peak_gflops: float, torch
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = 160  # a log file or CI: wide enough for the tables
     threads = args.threads or usable_cores()
     if not set_threads(threads):
         console.print(
@@ -130,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[red]unknown case {', '.join(unknown)}; choose from {cases.CASES}[/red]")
         return 2
     torch = None if args.no_torch else import_torch(threads)
+    harness.freeze_heap()
     settings = harness.Settings.for_mode(args.quick)
     machine = harness.machine_info(threads, torch)
     peak = harness.matmul_peak(1024 if args.quick else 2048, settings)
@@ -142,7 +148,8 @@ def main(argv: list[str] | None = None) -> int:
         + (f"PyTorch {machine['torch']}" if torch is not None else "PyTorch: not used")
     )
     console.print(
-        f"matmul peak: float32 np.matmul {peak['n']}^3 = {peak['gflops']:,.1f} GFLOP/s; "
+        f"matmul peak (best of {peak['calls']}): float32 np.matmul {peak['n']}^3 = "
+        f"{peak['gflops']:,.1f} GFLOP/s; "
         f"timing: median of {settings.repeats} samples of >= {settings.min_sample_s * 1e3:g} ms "
         f"after {settings.warmup} warm-up calls; IQR in brackets"
     )
@@ -168,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = {"case": name, "status": "locked", "reason": str(locked)}
             console.print(f"{name}: locked ({locked})")
             continue
+        harness.freeze_heap()
         before = harness.cpu_snapshot()
         try:
             report = case.run(bench)
