@@ -16,6 +16,7 @@ from tinytorch.dataloader.datasets import (
     MNIST,
     MNIST_CLASSES,
     FashionMNIST,
+    ImageDataset,
     dataset_folders,
     find_file,
     load_cifar10,
@@ -26,6 +27,7 @@ from tinytorch.dataloader.errors import (
     CorruptDataError,
     DatasetNotFoundError,
     DownloadError,
+    data_dir_note,
     where_to_put,
 )
 from tinytorch.dataloader.formats import parse_idx, read_cifar_batch, read_idx, write_idx
@@ -85,6 +87,7 @@ __all__ = [
     "DatasetNotFoundError",
     "DownloadError",
     "FashionMNIST",
+    "ImageDataset",
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
@@ -95,6 +98,7 @@ __all__ = [
     "Transform",
     "__version__",
     "augmentation",
+    "data_dir_note",
     "dataset_folders",
     "dataset_memory",
     "default_collate",

@@ -35,6 +35,7 @@ __all__ = [
     "MNIST",
     "MNIST_CLASSES",
     "FashionMNIST",
+    "ImageDataset",
     "dataset_folders",
     "find_file",
     "load_cifar10",
@@ -86,7 +87,7 @@ def _known_sha256(name: str, filename: str) -> str:
     """The table's checksum for a downloaded file, as advice for an error message."""
     for remote in RESOURCES[name].files:
         if remote.name == filename:
-            return f"a good {filename} from the home page has sha256 {remote.sha256}. "
+            return f"A good {filename} from the home page has sha256 {remote.sha256}. "
     if name == "cifar-10":
         tarball = RESOURCES[name].files[0]
         return f"{filename} comes from {tarball.name} (sha256 {tarball.sha256}). "
@@ -169,16 +170,18 @@ def load_cifar10(root: Root = None, train: bool = True) -> tuple[np.ndarray, np.
     return np.concatenate(images), np.concatenate(labels)
 
 
-class MNIST(TensorDataset):
-    """MNIST as a dataset: ``dataset[i] = (image: (28, 28) uint8, label: int64)``.
+class ImageDataset(TensorDataset):
+    """A dataset read from files: ``dataset[i] = (image uint8, label int64)``.
 
-    ``transform`` is a batch transform of the images (e.g. ``ToFloat()``); ``download=True``
-    fetches the files first when they are missing.
+    Subclasses set ``name`` (the key of the data directory layout and of `RESOURCES`),
+    ``classes`` and ``load_arrays(root, train) -> (images, labels)``. ``transform`` is a batch
+    transform of the images (e.g. ``ToFloat()``); ``download=True`` fetches the files first when
+    they are missing. The images stay uint8 in memory.
     """
 
-    name = "mnist"
-    classes = MNIST_CLASSES
-    loader = staticmethod(load_mnist)
+    name: str
+    classes: tuple[str, ...]
+    load_arrays: Callable[[Root, bool], tuple[np.ndarray, np.ndarray]]
 
     def __init__(
         self,
@@ -188,12 +191,12 @@ class MNIST(TensorDataset):
         download: bool = False,
     ) -> None:
         try:
-            images, labels = self.loader(root, train)
+            images, labels = self.load_arrays(root, train)
         except DatasetNotFoundError:
             if not download:
                 raise
             download_dataset(self.name, root)
-            images, labels = self.loader(root, train)
+            images, labels = self.load_arrays(root, train)
         super().__init__(images, labels, transform=transform)
         self.train = train
 
@@ -208,17 +211,25 @@ class MNIST(TensorDataset):
         return self.arrays[1]
 
 
-class FashionMNIST(MNIST):
+class MNIST(ImageDataset):
+    """MNIST digits: ``(image: (28, 28) uint8, label)``; 60,000 train / 10,000 test."""
+
+    name = "mnist"
+    classes = MNIST_CLASSES
+    load_arrays = staticmethod(load_mnist)
+
+
+class FashionMNIST(ImageDataset):
     """Fashion-MNIST: ``(image: (28, 28) uint8, label)``, ten kinds of clothing."""
 
     name = "fashion-mnist"
     classes = FASHION_MNIST_CLASSES
-    loader = staticmethod(load_fashion_mnist)
+    load_arrays = staticmethod(load_fashion_mnist)
 
 
-class CIFAR10(MNIST):
+class CIFAR10(ImageDataset):
     """CIFAR-10: ``(image: (3, 32, 32) uint8, label)``; works on the full set or any subset."""
 
     name = "cifar-10"
     classes = CIFAR10_CLASSES
-    loader = staticmethod(load_cifar10)
+    load_arrays = staticmethod(load_cifar10)

@@ -11,7 +11,13 @@ import os
 
 from tinytorch.setup.paths import DATA_ENV_VAR, data_dir
 
-__all__ = ["CorruptDataError", "DatasetNotFoundError", "DownloadError", "where_to_put"]
+__all__ = [
+    "CorruptDataError",
+    "DatasetNotFoundError",
+    "DownloadError",
+    "data_dir_note",
+    "where_to_put",
+]
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -26,10 +32,14 @@ class DownloadError(OSError):
     """No mirror delivered a file with the expected checksum."""
 
 
-def where_to_put(folder: str, root: str | os.PathLike[str] | None = None) -> str:
-    """Advice naming the data directory in use, how it is chosen, and the dataset's folder."""
-    base = data_dir(root)
+def data_dir_note(root: str | os.PathLike[str] | None = None) -> str:
+    """How the data directory is chosen, and which one that gives now."""
     return (
-        f"put the files in {base / folder} (the data directory is the root argument, else "
-        f"${DATA_ENV_VAR}, else ~/.cache/tinytorch/data; here it is {base})"
+        f"the data directory is the root argument, else ${DATA_ENV_VAR}, else "
+        f"~/.cache/tinytorch/data; here it is {data_dir(root)}"
     )
+
+
+def where_to_put(folder: str, root: str | os.PathLike[str] | None = None) -> str:
+    """Advice naming the dataset's folder in the data directory and how that is chosen."""
+    return f"put the files in {data_dir(root) / folder} ({data_dir_note(root)})"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tinytorch.dataloader.errors import DownloadError, where_to_put
+from tinytorch.dataloader.errors import DownloadError, data_dir_note
 from tinytorch.setup.paths import data_dir
 from tinytorch.setup.progress import track
 
@@ -229,7 +229,7 @@ def download(
             try:
                 download_file([base + remote.name for base in urls], target, remote.sha256)
             except DownloadError as error:
-                raise DownloadError(f"{error}\nOr {where_to_put(resource.folder, root)}.") from None
+                raise DownloadError(f"{error}\n({data_dir_note(root)})") from None
         if resource.extract:
             _extract(target, folder)
     return folder
