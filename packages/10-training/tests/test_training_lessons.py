@@ -18,6 +18,7 @@ from tinytorch.training import (
     checkpoint_bytes,
     cross_entropy,
     cross_entropy_costs,
+    lifetime_peak_rss_bytes,
     memory_tracking_overhead,
     peak_rss_bytes,
     save_checkpoint,
@@ -66,6 +67,9 @@ def test_peak_memory_sees_a_large_temporary_array() -> None:
     with PeakMemory() as quiet:
         pass
     assert quiet.traced_bytes is None and quiet.rss_bytes > 0
+    if quiet.resettable:  # the block's peak excludes the 64 MiB, the lifetime peak does not
+        assert quiet.rss_bytes < memory.rss_bytes
+    assert lifetime_peak_rss_bytes() >= memory.rss_bytes
 
 
 def test_accuracy_multiclass_and_binary() -> None:

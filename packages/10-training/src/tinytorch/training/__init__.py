@@ -46,7 +46,12 @@ from tinytorch.training.losses import (
     cross_entropy_composed,
     mse_loss,
 )
-from tinytorch.training.memory import PeakMemory, peak_rss_bytes, reset_peak_rss
+from tinytorch.training.memory import (
+    PeakMemory,
+    lifetime_peak_rss_bytes,
+    peak_rss_bytes,
+    reset_peak_rss,
+)
 from tinytorch.training.metrics import accuracy
 from tinytorch.training.trainer import NonFiniteLossError, Trainer, clip_grad_norm_, grad_norm
 
@@ -75,6 +80,7 @@ __all__ = [
     "find_generators",
     "get_rng_state",
     "grad_norm",
+    "lifetime_peak_rss_bytes",
     "load_checkpoint",
     "memory_tracking_overhead",
     "mse_loss",

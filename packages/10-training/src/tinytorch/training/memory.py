@@ -6,7 +6,9 @@ them):
 - **Peak RSS** (resident set size: the pages of this process in RAM, NumPy's buffers included).
   The kernel keeps the high-water mark for free. On Linux it can be *reset* (writing ``5`` to
   ``/proc/self/clear_refs``) and read back from ``/proc/self/status`` (``VmHWM``), which gives
-  a true per-epoch peak at the cost of two small file operations. Elsewhere the only number is
+  a true per-epoch peak at the cost of two small file operations. The reset also resets what
+  ``getrusage().ru_maxrss`` reports for this process, so the peak of the whole run is kept here
+  across resets: `lifetime_peak_rss_bytes`. Elsewhere the only number is
   ``getrusage().ru_maxrss``, the peak of the whole process so far: it can only grow, so an epoch
   that peaks lower than an earlier one reports the earlier peak (``resettable`` says which).
 - **Traced peak** (``tracemalloc``): the bytes allocated through Python's allocators since the
@@ -24,19 +26,32 @@ import sys
 import tracemalloc
 from pathlib import Path
 
-__all__ = ["PeakMemory", "peak_rss_bytes", "reset_peak_rss"]
+__all__ = ["PeakMemory", "lifetime_peak_rss_bytes", "peak_rss_bytes", "reset_peak_rss"]
 
 _STATUS = Path("/proc/self/status")
 _CLEAR_REFS = Path("/proc/self/clear_refs")
 
 
+class _Lifetime:
+    peak = 0  # the largest peak RSS seen before any reset
+
+
 def reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark to the current RSS; False where that is not possible."""
+    """Reset the kernel's peak-RSS mark to the current RSS; False where that is not possible.
+
+    The peak so far is remembered first, for `lifetime_peak_rss_bytes`.
+    """
+    _Lifetime.peak = max(_Lifetime.peak, peak_rss_bytes())
     try:
         _CLEAR_REFS.write_text("5")
     except OSError:
         return False
     return True
+
+
+def lifetime_peak_rss_bytes() -> int:
+    """The peak RSS of the whole process so far, including the peaks before any reset."""
+    return max(_Lifetime.peak, peak_rss_bytes())
 
 
 def peak_rss_bytes() -> int:
