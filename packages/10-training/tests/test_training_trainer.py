@@ -241,6 +241,38 @@ def test_early_stopping_monitors_val_loss_when_there_is_a_validation_loader() ->
     assert history["val_loss"] == [9.0, 8.0, 8.5, 8.5] and trainer.best_epoch == 2
 
 
+def test_early_stopping_on_a_metric_waits_for_it_to_rise() -> None:
+    model = Linear(2, 2)
+    scripted = iter([0.5, 0.7, 0.6, 0.8, 0.9, 0.85, 0.9, 1.0])
+
+    def metric(output: Tensor, target: Tensor) -> float:
+        return next(scripted)
+
+    trainer = Trainer(
+        model,
+        SGD(model.parameters(), lr=0.0),
+        ScriptedLoss([1.0]),
+        metrics={"score": metric},
+        monitor="train_score",
+        early_stopping_patience=2,
+    )
+    history = trainer.fit(constant_batches([0]), epochs=8)
+    assert history["train_score"] == [0.5, 0.7, 0.6, 0.8, 0.9, 0.85, 0.9]  # 0.9 is no rise
+    assert trainer.best_epoch == 5 and trainer.stopped_early
+
+
+def test_an_unknown_monitor_is_refused_before_training() -> None:
+    model = Linear(2, 2)
+    trainer = Trainer(
+        model, SGD(model.parameters(), lr=0.1), ScriptedLoss([1.0]), monitor="val_loss"
+    )
+    with pytest.raises(
+        ValueError, match=r"cannot monitor 'val_loss'.*\['train_loss', 'train_accuracy'\]"
+    ):
+        trainer.fit(constant_batches([0]), epochs=1)
+    assert trainer.epoch == 0
+
+
 # --------------------------------------------------------------------- the NaN guard
 def test_a_nan_loss_stops_training_naming_epoch_and_step() -> None:
     model = Linear(2, 2)

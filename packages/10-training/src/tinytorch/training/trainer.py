@@ -162,8 +162,9 @@ class Trainer:
     - ``grad_clip``: clip the gradients' global L2 norm to this value (`clip_grad_norm_`).
     - ``metrics``: a function ``(output, targets) -> float`` or a dict of them by name.
     - ``early_stopping_patience``: stop after this many epochs in a row without the monitored
-      value (``monitor``: ``"val_loss"`` with a validation loader, else ``"train_loss"``)
-      improving by more than ``min_delta``.
+      value (``monitor``: ``"val_loss"`` with a validation loader, else ``"train_loss"``; or a
+      metric column such as ``"val_accuracy"``) improving by more than ``min_delta``. Losses
+      improve by going down, metrics by going up.
     - ``checkpoint_dir``: write ``last.npz`` after every epoch (and ``best.npz`` when the
       monitored value improves), atomically; ``fit(..., resume=True)`` continues from
       ``last.npz``.
@@ -213,7 +214,7 @@ class Trainer:
         self.history = History()
         self.epoch = 0  # epochs completed
         self.global_step = 0  # optimizer steps taken
-        self.best: float | None = None  # best monitored value so far
+        self.best: float | None = None  # best monitored value so far (negated for a metric)
         self.best_epoch: int | None = None
         self.bad_epochs = 0  # epochs in a row without improvement
         self.stopped_early = False
@@ -319,7 +320,10 @@ class Trainer:
         return {**{k: v / seen for k, v in sums.items()}, "samples": seen, "time_s": elapsed}
 
     def _improved(self, value: float) -> bool:
-        """Early-stopping bookkeeping for one epoch's monitored value; True if it improved."""
+        """Early-stopping bookkeeping for one epoch's monitored value; True if it improved.
+
+        ``value`` is a loss (lower is better; a metric arrives negated, see `fit`).
+        """
         # HINT: an improvement is value < best - min_delta (or the first epoch); reset
         # HINT: bad_epochs on improvement, else count one more bad epoch
         # BEGIN SOLUTION
@@ -351,6 +355,14 @@ class Trainer:
         if resume:
             self.resume(roots)
         monitor = self.monitor or ("val_loss" if val_loader is not None else "train_loss")
+        prefixes = ("train_", "val_") if val_loader is not None else ("train_",)
+        columns = [p + name for p in prefixes for name in ("loss", *self.metrics)]
+        if monitor not in columns:
+            raise ValueError(
+                f"Trainer.fit: cannot monitor {monitor!r}; the columns it can watch are "
+                f"{columns} (val_ ones need a val_loader)"
+            )
+        sign = 1.0 if monitor.endswith("loss") else -1.0  # metrics: higher is better
         self.stopped_early = False
         while self.epoch < epochs:
             lr = float(self.optimizer.param_groups[0]["lr"])
@@ -372,9 +384,7 @@ class Trainer:
                 peak_rss_bytes=memory.rss_bytes,
                 peak_traced_bytes=memory.traced_bytes,
             )
-            if monitor not in record:
-                raise KeyError(f"Trainer: monitor {monitor!r} is not a column of {sorted(record)}")
-            improved = self._improved(record[monitor])
+            improved = self._improved(sign * record[monitor])
             self.history.append(record)
             if self.checkpoint_dir is not None:
                 self.save(self.checkpoint_dir / LAST, roots)
