@@ -74,7 +74,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def case_table(name: str, title: str, rows: list[Any], peak_gflops: float, torch: bool) -> Table:
     """One case's rows; columns for PyTorch, per-op times and GFLOP/s only where they apply."""
     from harness import format_rate, format_timing
-
     from tinytorch.setup import format_seconds
 
     per_unit = any(row.units for row in rows)

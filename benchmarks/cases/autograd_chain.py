@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from harness import Bench, Report
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from harness import Bench, Report
 from tinytorch.tensor import Tensor
 
 TITLE = "autograd: a 10,000-op chain, forward+backward"

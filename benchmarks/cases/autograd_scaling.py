@@ -19,9 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from harness import Bench, Report, Row, fit_exponent
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from harness import Bench, Report, Row, fit_exponent
 from tinytorch.setup import format_seconds
 from tinytorch.tensor import Tensor
 

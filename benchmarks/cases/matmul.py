@@ -8,8 +8,8 @@ own BLAS) shows whose library is faster on this machine, not whose Python is.
 from __future__ import annotations
 
 import numpy as np
-from harness import Bench, Report, Row
 
+from harness import Bench, Report, Row
 from tinytorch.tensor import Tensor
 
 TITLE = "matmul, (n, n) @ (n, n) float32"

@@ -14,9 +14,9 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from harness import Bench, Report, tinytorch_cross_entropy, torch_cross_entropy
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from harness import Bench, Report, tinytorch_cross_entropy, torch_cross_entropy
 from tinytorch.networks import MLP
 from tinytorch.optimizers import SGD
 from tinytorch.tensor import Tensor

@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from harness import Bench, Report
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from harness import Bench, Report
 from tinytorch.setup import format_seconds
 from tinytorch.tensor import Tensor
 

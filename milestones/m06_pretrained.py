@@ -1,0 +1,110 @@
+"""Milestone 06 (Phase 1 unlocked): the shipped pretrained models, run on their test images.
+
+Each weights file in ``milestones/weights/`` was produced by this repository's own training
+commands (no outside weights):
+
+    xor_mlp.npz       python milestones/m01_xor.py --train-weights
+    mnist_mlp.npz     python milestones/m03_mnist_mlp.py --full --save-weights
+    fashion_cnn.npz   python milestones/m04_fashion_cnn.py --full --save-weights
+    cifar_cnn.npz     python milestones/m05_cifar_cnn.py --full --save-weights  (on the subset)
+
+This milestone loads each into its architecture and reports its accuracy on the test images:
+all 10,000 of MNIST and Fashion-MNIST, the CIFAR-10 test images present (1,017 in the subset).
+A model whose dataset is not in the data directory is reported as such, not as a failure.
+
+    python milestones/m06_pretrained.py
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+
+import m03_mnist_mlp
+import m04_fashion_cnn
+import m05_cifar_cnn
+from milestone_kit import measured, summary_table
+from tinytorch.autograd import no_grad
+from tinytorch.dataloader import CIFAR10_MEAN, CIFAR10_STD, DatasetNotFoundError, Normalize
+from tinytorch.layers import Module
+from tinytorch.networks import binary_accuracy, load_pretrained, xor_model
+from tinytorch.tensor import Tensor
+from vision_kit import LOADERS, WEIGHTS
+
+Model = tuple[str, Callable[[], Module], Callable[[np.ndarray], np.ndarray], str]
+MODELS: list[Model] = [
+    ("mnist_mlp.npz", m03_mnist_mlp.build_model, m03_mnist_mlp.prepare, "mnist"),
+    ("fashion_cnn.npz", m04_fashion_cnn.build_model, m04_fashion_cnn.prepare, "fashion-mnist"),
+    (
+        "cifar_cnn.npz",
+        m05_cifar_cnn.build_model,
+        lambda x: Normalize(CIFAR10_MEAN, CIFAR10_STD)(m05_cifar_cnn.prepare(x)),
+        "cifar-10",
+    ),
+]
+
+
+@no_grad()
+def predict(model: Module, x: np.ndarray, batch: int = 1000) -> np.ndarray:
+    """Arg-max class of every row of ``x``, in batches, without recording a graph."""
+    return np.concatenate(
+        [model(Tensor(x[i : i + batch])).data.argmax(axis=1) for i in range(0, len(x), batch)]
+    )
+
+
+def xor_stage() -> dict[str, Any]:
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
+    y = np.array([[0], [1], [1], [0]], dtype=np.float32)
+    model = load_pretrained(xor_model(4), WEIGHTS / "xor_mlp.npz")
+    accuracy, cost = measured(lambda: binary_accuracy(model(Tensor(x)), Tensor(y)), 4)
+    return {"accuracy": accuracy, "result": "XOR truth table", **cost}
+
+
+def image_stage(weights: str, build: Callable[[], Module], prepare: Any, dataset: str) -> dict:
+    model = load_pretrained(build(), WEIGHTS / weights)
+    try:
+        images, labels = LOADERS[dataset](train=False)
+    except DatasetNotFoundError:
+        return {
+            "accuracy": None,
+            "result": f"{dataset} not in the data directory: not run",
+            "wall_s": 0.0,
+            "peak_bytes": None,
+            "samples_per_s": 0.0,
+            "skipped": True,
+        }
+    x = prepare(images)
+    predictions, cost = measured(lambda: predict(model, x), len(x))
+    accuracy = float((predictions == labels).mean())
+    return {"accuracy": accuracy, "result": f"{len(x)} {dataset} test images", **cost}
+
+
+def main(quick: bool = True) -> dict[str, Any]:
+    start = time.perf_counter()
+    stages = {"xor_mlp.npz": xor_stage()}
+    for weights, build, prepare, dataset in MODELS:
+        stages[weights] = image_stage(weights, build, prepare, dataset)
+    ran = [s for s in stages.values() if not s.get("skipped")]
+    passed = stages["xor_mlp.npz"]["accuracy"] == 1.0 and all(s["accuracy"] > 0.5 for s in ran)
+    summary = {
+        "milestone": "m06_pretrained",
+        "passed": passed,
+        "quick": quick,
+        "headline": ", ".join(
+            f"{name.split('.')[0]} {s['accuracy']:.1%}"
+            for name, s in stages.items()
+            if not s.get("skipped")
+        ),
+        "stages": stages,
+        "wall_s": time.perf_counter() - start,
+    }
+    Console().print(summary_table("Milestone 06: pretrained models", summary))
+    return summary
+
+
+if __name__ == "__main__":
+    raise SystemExit(0 if main()["passed"] else 1)
