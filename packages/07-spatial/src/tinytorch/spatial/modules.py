@@ -4,7 +4,10 @@
 is on, keeps the Op instance: it holds what the backward needs (the column matrix, the argmax,
 x_hat). ``backward(grad_output)`` returns dL/dx and *accumulates* the parameters' gradients
 (modules 03-05's protocol) by calling the same backward function as autograd's rule for the Op.
-Under ``no_grad`` (evaluation) nothing is kept, so a layer holds no activation memory.
+
+Memory: a layer keeps its last Op until its next forward, which drops it before computing
+anything, so training never holds two steps' worth. Under ``no_grad`` (evaluation) nothing is
+kept, so a layer holds no activation memory.
 """
 
 from __future__ import annotations

@@ -201,7 +201,6 @@ class Conv2dOp(Op):
     def __init__(self, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> None:
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         self._cols: np.ndarray | None = None
-        self._input_shape: tuple[int, ...] = ()
         self._padded_shape: tuple[int, ...] = ()
 
     @property
@@ -250,7 +249,7 @@ class Conv2dOp(Op):
         out_channels, _, kh, kw = weight.shape
         groups = self.groups
         xp = pad2d(x, self.padding)
-        self._input_shape, self._padded_shape = x.shape, xp.shape
+        self._padded_shape = xp.shape
         # HINT: the weight's rows must list (i, j, c) in the order the column rows do
         # BEGIN SOLUTION
         self._cols = im2col(xp, (kh, kw), self.stride, self.dilation, groups, (ho, wo))
@@ -291,7 +290,7 @@ def conv2d_backward(
     # HINT: Y = W @ cols per image, so dW = sum over images of dY @ cols^T and dcols = W^T @ dY
     # BEGIN SOLUTION
     if needs[2]:
-        grad_bias = grad_output.sum(axis=(0, 2, 3))
+        grad_bias = channel_sum(grad_output)
     if needs[1]:
         per_group = _weight_grad(grad, op._cols)  # (G, O/G, kH*kW*Cg)
         grad_weight = (
@@ -349,7 +348,6 @@ class _PoolOp(Op):
 
     def __init__(self, kernel: Pair, stride: Pair, padding: Padding2d) -> None:
         self.kernel, self.stride, self.padding = kernel, stride, padding
-        self._input_shape: tuple[int, ...] = ()
         self._padded_shape: tuple[int, ...] = ()
 
     @property
@@ -373,7 +371,7 @@ class _PoolOp(Op):
                 f"{self.padding} is smaller than the kernel {self.kernel}; no output pixel"
             )
         xp = pad2d(x, self.padding, fill)
-        self._input_shape, self._padded_shape = x.shape, xp.shape
+        self._padded_shape = xp.shape
         return xp, ho, wo
 
     def offsets(self) -> list[tuple[int, int]]:
