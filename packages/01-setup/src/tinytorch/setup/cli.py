@@ -1,4 +1,5 @@
-"""The ``tinytorch`` command line: ``tinytorch doctor`` and ``tinytorch status [--run-tests]``.
+"""The ``tinytorch`` command line: ``tinytorch doctor`` here, the course commands (``student``,
+``test``, ``status``, ``reference``, ``run``, ``grade``, ``fences``) in ``commands.py``.
 
 Subcommands live in the ``COMMANDS`` registry. A later package adds its own with
 ``register_command(Command(name, help, run, add_arguments))`` before calling ``main``::
@@ -15,12 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -30,16 +27,7 @@ from tinytorch.setup import modules, paths, system
 from tinytorch.setup.__about__ import __version__
 from tinytorch.setup.measure import format_bytes
 
-__all__ = [
-    "COMMANDS",
-    "Command",
-    "TestRun",
-    "build_parser",
-    "find_repo_root",
-    "main",
-    "register_command",
-    "run_tests",
-]
+__all__ = ["COMMANDS", "Command", "build_parser", "main", "register_command"]
 
 
 @dataclass(frozen=True)
@@ -181,112 +169,7 @@ register_command(
 )
 
 
-# --------------------------------------------------------------------------- status
+# --------------------------------------------------------------------------- course commands
 
-
-def find_repo_root(start: str | os.PathLike[str] | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` (default: cwd) with ``packages/NN-name/tests``."""
-    here = Path(start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        packages = folder / "packages"
-        if packages.is_dir() and any(
-            re.fullmatch(r"\d\d-.+", child.name) and (child / "tests").is_dir()
-            for child in packages.iterdir()
-        ):
-            return folder
-    return None
-
-
-@dataclass(frozen=True)
-class TestRun:
-    """Outcome of running one package's tests with pytest."""
-
-    __test__ = False  # not a pytest test class, despite the name
-
-    passed: int
-    failed: int  # failed tests plus collection/setup errors
-    skipped: int
-    returncode: int
-    summary: str  # pytest's last line, e.g. "3 passed, 1 failed in 0.12s"
-
-    @property
-    def ok(self) -> bool:
-        """True when pytest exited cleanly (exit code 0)."""
-        return self.returncode == 0
-
-
-def run_tests(tests_dir: Path, cwd: Path | None = None, timeout: float = 600) -> TestRun:
-    """Run ``python -m pytest -q -p no:cacheprovider tests_dir`` and count the results."""
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests_dir)]
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    summary = lines[-1].strip("= ") if lines else proc.stderr.strip()[-200:]
-    counts = {word: int(n) for n, word in re.findall(r"(\d+) (\w+)", summary)}
-    return TestRun(
-        passed=counts.get("passed", 0),
-        failed=counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
-        skipped=counts.get("skipped", 0),
-        returncode=proc.returncode,
-        summary=summary,
-    )
-
-
-def _tests_cell(run: TestRun) -> str:
-    if run.ok:
-        return f"[green]{run.passed} passed" + (f", {run.skipped} skipped" if run.skipped else "")
-    if run.passed or run.failed:
-        return f"[red]{run.failed} failing, {run.passed} passed"
-    return f"[red]pytest exit {run.returncode}: {run.summary}"
-
-
-def cmd_status(args: argparse.Namespace, console: Console) -> int:
-    """Table of the 20 modules: installed version and, with --run-tests, test results."""
-    installed = {pkg.distribution: pkg for pkg in modules.installed_packages()}
-    root = find_repo_root() if args.run_tests else None
-    if args.run_tests and root is None:
-        console.print(
-            f"[yellow]Cannot run tests: no folder with packages/NN-name/tests at or above "
-            f"{Path.cwd()}. Run this inside the TinyTorch repository."
-        )
-    table = Table("#", "module", "package", "version", "install", title="TinyTorch modules")
-    if root is not None:
-        table.add_column("tests")
-    any_failing = False
-    for info in modules.MODULES:
-        pkg = installed.get(info.package)
-        row = [info.number, info.name, info.package]
-        row += [pkg.version, pkg.kind] if pkg else ["", "[dim]not installed"]
-        if root is not None:
-            tests_dir = root / "packages" / info.folder / "tests"
-            if pkg is None:
-                row.append("")
-            elif not tests_dir.is_dir():
-                row.append("[dim]no tests folder")
-            else:
-                console.print(f"running tests of {info.package} ...")
-                run = run_tests(tests_dir, cwd=root)
-                any_failing |= not run.ok
-                row.append(_tests_cell(run))
-        table.add_row(*row)
-    console.print(table)
-    if not any(pkg.number not in ("01", "--") for pkg in installed.values()):
-        console.print(
-            "No TinyTorch module packages are installed besides tinytorch-setup; "
-            "install one with pip install ./packages/NN-name"
-        )
-    meta = installed.get(modules.META_PACKAGE)
-    if meta is not None:
-        console.print(f"meta-package: {meta.distribution} {meta.version} ({meta.kind})")
-    return 1 if any_failing else 0
-
-
-register_command(
-    Command(
-        "status",
-        "Show which of the 20 modules are installed (and optionally run their tests)",
-        cmd_status,
-        lambda p: p.add_argument(
-            "--run-tests", action="store_true", help="run each installed module's tests"
-        ),
-    )
-)
+# student, test, status, reference, run, grade, fences: they register themselves on import.
+from tinytorch.setup import commands as _commands  # noqa: E402, F401

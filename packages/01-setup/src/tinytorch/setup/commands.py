@@ -1,0 +1,595 @@
+"""The course commands of the ``tinytorch`` CLI: students' and instructors' workflow.
+
+    tinytorch student init DIR [--modules 01-10]   write a student workspace
+    tinytorch test NN [-k EXPR] [-x] [-v]           run module NN's tests on the code here
+    tinytorch status [--run-tests]                  modules passing, milestones unlocked
+    tinytorch reference NN [--undo]                 swap module NN for the reference and back
+    tinytorch run SCRIPT [ARGS ...]                 run a script (a milestone) on the code here
+    tinytorch grade DIR                             grade a workspace: grades.json and a table
+    tinytorch fences [NN ...] [--check]             list the solution fences; check each is tested
+
+"Here" is the course folder at or above the current directory: a student workspace
+(``workspace.json``) or the repository. See docs/students.md and docs/instructors.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from tinytorch.setup import modules as syllabus
+from tinytorch.setup.cli import Command, register_command
+from tinytorch.setup.course import (
+    STATE_DIR,
+    WORKSPACE_FILE,
+    ModulePackage,
+    discover_milestones,
+    discover_modules,
+    find_course_root,
+    fingerprint,
+    load_results,
+    module_by_number,
+    record_result,
+    select_modules,
+)
+from tinytorch.setup.fencecheck import FenceReport, check_fences, module_fences
+from tinytorch.setup.fences import FenceError
+from tinytorch.setup.grading import ModuleGrade, grade_workspace, grades_report, write_grades
+from tinytorch.setup.testrun import TestResult, run_script, run_tests
+from tinytorch.setup.workspace import (
+    Workspace,
+    WorkspaceError,
+    create_workspace,
+    resolve_reference,
+    undo_reference,
+    use_reference,
+)
+
+__all__ = ["default_repository", "module_namespace", "test_module"]
+
+USAGE = 2  # exit code for bad input (argparse uses it too)
+
+
+def default_repository() -> Path | None:
+    """The repository to take reference versions from when none is named: the one at or above
+    the current directory, else the checkout this ``tinytorch.setup`` was installed from."""
+    here = find_course_root()
+    if here is not None and not (here / WORKSPACE_FILE).is_file():
+        return here
+    installed_from = Path(__file__).resolve().parents[4]  # packages/01-setup/src/tinytorch/setup
+    return installed_from if discover_modules(installed_from) else None
+
+
+def _course_root(console: Console, folder: str | None) -> Path | None:
+    root = find_course_root(folder)
+    if root is None:
+        console.print(
+            f"[red]{Path(folder or Path.cwd()).resolve()} is not inside a TinyTorch workspace or "
+            f"repository[/]: run this in the folder made by `tinytorch student init`, or pass "
+            f"--workspace DIR"
+        )
+    return root
+
+
+def module_namespace(modules: Sequence[ModulePackage], module: ModulePackage) -> list[Path]:
+    """The ``src/tinytorch`` folders that module ``module``'s tests run on: it and every
+    module before it, as they are in the course folder."""
+    return [m.src / "tinytorch" for m in modules if m.number <= module.number]
+
+
+def test_module(
+    root: Path,
+    module: ModulePackage,
+    args: Sequence[str] = (),
+    record: bool = True,
+    details: bool = False,
+) -> TestResult:
+    """Run ``module``'s tests on the code of the course folder ``root``; remember the result
+    (unless ``args`` select some tests only). ``details``: see ``run_tests``."""
+    modules = discover_modules(root)
+    namespace = module_namespace(modules, module)
+    state = root / STATE_DIR
+    state.mkdir(exist_ok=True)
+    result = run_tests(
+        namespace,
+        [module.tests],
+        rootdir=root,
+        cwd=state,
+        args=["--continue-on-collection-errors", *args],
+        details=details,
+    )
+    if record and not args:
+        folders = [p.parent for p in namespace] + [module.tests]
+        record_result(root, module.number, result, fingerprint(folders))
+    return result
+
+
+def _resolve_module(console: Console, modules: Sequence[ModulePackage], key: str):
+    try:
+        return module_by_number(modules, key)
+    except ValueError as error:
+        console.print(f"[red]{error}")
+        return None
+
+
+# --------------------------------------------------------------------------- student init
+
+
+def cmd_student(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch student init DIR``: write a student workspace."""
+    source = Path(args.source) if args.source else default_repository()
+    if source is None or not discover_modules(source):
+        console.print(
+            "[red]No TinyTorch repository found[/] to make the workspace from: run this inside "
+            "the repository, or pass --source PATH"
+        )
+        return USAGE
+    available = discover_modules(source)
+    try:
+        assigned = select_modules(args.modules, available)
+        workspace = create_workspace(
+            args.dir, source, assigned, Path(args.wheels) if args.wheels else None, args.index_url
+        )
+    except (ValueError, FenceError) as error:
+        console.print(f"[red]{error}")
+        return USAGE
+    table = Table("#", "module", "in the workspace", "fences", title=f"Workspace {workspace.root}")
+    for module in workspace.modules:
+        state = workspace.state(module)
+        kind = "[bold]student version" if state["assigned"] else "[dim]reference version"
+        table.add_row(module.number, module.name, kind, str(state.get("fences", 0)))
+    console.print(table)
+    console.print(
+        f"Next: cd {workspace.root}; pip install './packages/01-setup[test]'; read README.md; "
+        f"`tinytorch test {assigned[0].number if assigned else '02'}`.",
+        markup=False,
+    )
+    return 0
+
+
+def _student_arguments(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="student_command", metavar="ACTION", required=True)
+    init = sub.add_parser("init", help="write a student workspace")
+    init.add_argument("dir", help="folder to create (must not exist, or be empty)")
+    init.add_argument(
+        "--modules",
+        default=None,
+        help="modules the student writes, e.g. 01-10, 3,5,7 or all (default: all); the others "
+        "are reference versions",
+    )
+    init.add_argument("--source", help="the TinyTorch repository (default: the one here)")
+    init.add_argument("--wheels", help="a folder of reference wheels to ship (nox's dist/)")
+    init.add_argument("--index-url", help="a package index serving the reference wheels")
+
+
+register_command(Command("student", "Make a student workspace", cmd_student, _student_arguments))
+
+
+# --------------------------------------------------------------------------- test
+
+
+def _print_result(console: Console, module: ModulePackage, result: TestResult) -> None:
+    head = f"module {module.label}:"
+    if result.ok:
+        extra = f", {result.skipped} skipped" if result.skipped else ""
+        console.print(
+            f"[green]{head} all {result.passed} tests passed{extra}[/] ({result.seconds:.1f} s)"
+        )
+        return
+    console.print(f"[red]{head} {result.summary()}[/] ({result.seconds:.1f} s)")
+    if result.not_implemented:
+        console.print(
+            f"  {result.not_implemented} of the failures are NotImplementedError: code still "
+            f"to write"
+        )
+    if result.failures:
+        first = result.failures[0]
+        console.print(f"  first failure: {first.test}")
+        message = "\n    ".join(first.message.strip().splitlines()[:4])
+        console.print(f"    {message}", markup=False)
+
+
+def cmd_test(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch test NN``: run one module's tests on the code of this folder."""
+    root = _course_root(console, args.workspace)
+    if root is None:
+        return USAGE
+    module = _resolve_module(console, discover_modules(root), args.module)
+    if module is None:
+        return USAGE
+    extra = (["-k", args.k] if args.k else []) + (["-x"] if args.exitfirst else [])
+    console.print(f"running the tests of module {module.label} ...")
+    result = test_module(root, module, extra, details=args.verbose)
+    if args.verbose:
+        console.print(result.output, markup=False, highlight=False)
+    _print_result(console, module, result)
+    if not result.ok and not args.verbose:
+        console.print(
+            f"  (`tinytorch test {module.number} -x -v` stops at the first failure and shows it)"
+        )
+    return 0 if result.ok else 1
+
+
+def _workspace_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workspace", metavar="DIR", help="the workspace or repository (default: the one here)"
+    )
+
+
+def _test_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("module", help="module number or name, e.g. 03 or layers")
+    parser.add_argument("-k", metavar="EXPR", help="only tests matching EXPR (as pytest -k)")
+    parser.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failure")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="show pytest's output, tracebacks and hypothesis's smallest failing examples "
+        "(slower: use with -x)",
+    )
+    _workspace_option(parser)
+
+
+register_command(
+    Command("test", "Run one module's tests on the code here", cmd_test, _test_arguments)
+)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _installed_status(args: argparse.Namespace, console: Console) -> int:
+    """Outside a course folder: which TinyTorch packages this environment has installed."""
+    installed = {pkg.distribution: pkg for pkg in syllabus.installed_packages()}
+    if args.run_tests:
+        console.print(
+            f"[yellow]Cannot run tests: {Path.cwd()} is not inside a TinyTorch workspace or "
+            f"repository (no packages/NN-name/ at or above it)."
+        )
+    table = Table("#", "module", "package", "version", "install", title="TinyTorch modules")
+    for info in syllabus.MODULES:
+        pkg = installed.get(info.package)
+        row = [info.number, info.name, info.package]
+        table.add_row(*row, *([pkg.version, pkg.kind] if pkg else ["", "[dim]not installed"]))
+    console.print(table)
+    if not any(pkg.number not in ("01", "--") for pkg in installed.values()):
+        console.print(
+            "No TinyTorch module packages are installed besides tinytorch-setup; "
+            "install one with pip install ./packages/NN-name"
+        )
+    meta = installed.get(syllabus.META_PACKAGE)
+    if meta is not None:
+        console.print(f"meta-package: {meta.distribution} {meta.version} ({meta.kind})")
+    return 0
+
+
+def _current(root: Path, modules: Sequence[ModulePackage], module: ModulePackage) -> str:
+    folders = [p.parent for p in module_namespace(modules, module)] + [module.tests]
+    return fingerprint(folders)
+
+
+def _test_cell(entry: dict | None, current: bool) -> tuple[str, bool]:
+    """The tests column of ``status`` and whether the module counts as passing."""
+    if entry is None:
+        return "[dim]not run yet", False
+    if entry.get("error"):
+        text = f"[red]error: {entry['error']}"
+    elif entry["ok"]:
+        text = f"[green]passing ({entry['passed']} tests)"
+    else:
+        text = f"[red]{entry['failed']} of {entry['total']} failing"
+    if not current:
+        return f"[yellow]changed since the last run[/] (then: {text}[/])", False
+    return text, bool(entry["ok"])
+
+
+def cmd_status(args: argparse.Namespace, console: Console) -> int:
+    """Per module: passing or not; which milestones are unlocked."""
+    root = find_course_root(args.workspace)
+    if root is None:
+        return _installed_status(args, console)
+    modules = discover_modules(root)
+    workspace = Workspace.load(root) if (root / WORKSPACE_FILE).is_file() else None
+    if args.run_tests:
+        console.print(f"running the tests of {len(modules)} modules ...")
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        with ThreadPoolExecutor(max_workers=max(1, cores)) as pool:
+            list(pool.map(lambda m: test_module(root, m), modules))
+    results = load_results(root)
+    passing: dict[str, str] = {}  # module name -> why not passing ("" when passing)
+    table = Table("#", "module", "code", "tests", title=f"TinyTorch modules in {root}")
+    for module in modules:
+        if workspace is None:
+            code = "repository"
+        else:
+            state = workspace.state(module)
+            if state.get("mode") == "student":
+                code = "[bold]yours"
+            elif state.get("assigned"):
+                code = "reference (yours is in backup/)"
+            else:
+                code = "[dim]reference"
+        cell, ok = _test_cell(results.get(module.number), True)
+        if module.number in results:
+            current = _current(root, modules, module) == results[module.number]["fingerprint"]
+            cell, ok = _test_cell(results[module.number], current)
+        passing[module.name] = "" if ok else f"{module.label}"
+        table.add_row(module.number, module.name, code, cell)
+    console.print(table)
+    milestones = discover_milestones(root, modules)
+    if milestones:
+        grid = Table("milestone", "status", title="Milestones")
+        for milestone in milestones:
+            missing = [passing.get(name, f"{name} (not here)") for name in milestone.requires]
+            missing = [m for m in missing if m]
+            if missing:
+                grid.add_row(milestone.name, f"[dim]locked: needs {', '.join(missing)} passing")
+            else:
+                grid.add_row(
+                    milestone.name,
+                    f"[green]unlocked[/]: tinytorch run {milestone.path.relative_to(root)}",
+                )
+        console.print(grid)
+    if not args.run_tests:
+        console.print(
+            "Results are from the last `tinytorch test NN`; `tinytorch status --run-tests` "
+            "runs every module's tests now."
+        )
+        return 0
+    return 0 if all(not why for why in passing.values()) else 1
+
+
+def _status_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--run-tests", action="store_true", help="run every module's tests first")
+    _workspace_option(parser)
+
+
+register_command(
+    Command(
+        "status",
+        "Modules passing or not and milestones unlocked (installed packages outside a course)",
+        cmd_status,
+        _status_arguments,
+    ),
+    replace=True,
+)
+
+
+# --------------------------------------------------------------------------- reference
+
+
+def cmd_reference(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch reference NN [--undo]``: swap a module for its reference version and back."""
+    try:
+        syllabus.find_module(args.module)
+    except ValueError:
+        valid = ", ".join(m.number for m in syllabus.MODULES)
+        console.print(f"[red]no such module {args.module!r}[/]: the modules are numbered {valid}")
+        return USAGE
+    root = find_course_root(args.workspace)
+    if root is None or not (root / WORKSPACE_FILE).is_file():
+        console.print(
+            "[red]Not in a student workspace[/]: `tinytorch reference` swaps modules of a "
+            "workspace made by `tinytorch student init`; run it there or pass --workspace DIR"
+        )
+        return USAGE
+    workspace = Workspace.load(root)
+    if _resolve_module(console, workspace.modules, args.module) is None:
+        return USAGE
+    try:
+        if args.undo:
+            message = undo_reference(workspace, args.module)
+        else:
+            reference = resolve_reference(
+                workspace, args.reference, args.index_url, [default_repository()]
+            )
+            message = use_reference(workspace, args.module, reference)
+    except WorkspaceError as error:
+        console.print(f"[red]{error}")
+        return 1
+    console.print(message)
+    return 0
+
+
+def _reference_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("module", help="module number or name, e.g. 06")
+    parser.add_argument("--undo", action="store_true", help="bring your own version back")
+    parser.add_argument("--reference", metavar="PATH", help="a repository or a folder of wheels")
+    parser.add_argument("--index-url", help="a package index serving the reference wheels")
+    _workspace_option(parser)
+
+
+register_command(
+    Command(
+        "reference",
+        "Use the reference version of a module in this workspace (--undo: yours again)",
+        cmd_reference,
+        _reference_arguments,
+    )
+)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch run SCRIPT``: run a Python script on the code of this course folder."""
+    root = _course_root(console, args.workspace)
+    if root is None:
+        return USAGE
+    script = Path(args.script)
+    if not script.is_file():
+        console.print(f"[red]No such script: {script}")
+        return USAGE
+    namespace = [m.src / "tinytorch" for m in discover_modules(root)]
+    return run_script(namespace, script, args.args)
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("script", help="a Python file, e.g. milestones/m01_xor.py")
+    parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
+    _workspace_option(parser)
+
+
+register_command(
+    Command("run", "Run a script (a milestone) on the code here", cmd_run, _run_arguments)
+)
+
+
+# --------------------------------------------------------------------------- grade
+
+
+def _grade_row(grade: ModuleGrade) -> list[str]:
+    color = "green" if grade.full_marks else "yellow" if grade.passed else "red"
+    if grade.error:
+        detail = grade.error
+    elif grade.failures:
+        first = grade.failures[0]
+        path, _, name = first.test.partition("::")
+        message = (first.message.strip().splitlines() or [""])[0]
+        detail = f"{Path(path).name}::{name}: {message}" if name else f"{path}: {message}"
+    else:
+        detail = ""
+    return [
+        grade.number,
+        grade.name,
+        f"[{color}]{grade.passed}/{grade.total}",
+        f"[{color}]{100 * grade.score:.0f}%",
+        detail.replace("[", "\\["),
+    ]
+
+
+def cmd_grade(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch grade DIR``: grade every assigned module; grades.json and a table."""
+    try:
+        workspace = Workspace.load(args.dir)
+        chosen = workspace.assigned()
+        if args.modules:
+            chosen = [m for m in select_modules(args.modules, workspace.modules) if m in chosen]
+        reference = resolve_reference(
+            workspace, args.reference, args.index_url, [default_repository()], for_grading=True
+        )
+    except (ValueError, WorkspaceError) as error:
+        console.print(f"[red]{error}")
+        return USAGE
+    console.print(f"grading {len(chosen)} modules of {workspace.root}")
+    console.print(f"against the {reference.description}")
+    grades = grade_workspace(
+        workspace,
+        reference,
+        chosen,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        on_done=lambda g: console.print(f"  {g.number} {g.name}: {g.passed}/{g.total}"),
+    )
+    report = grades_report(grades, workspace, reference)
+    output = Path(args.output) if args.output else workspace.root / "grades.json"
+    write_grades(output, report)
+    table = Table("#", "module", "tests", "score", title=f"Grades: {workspace.root.name}")
+    table.add_column("first failure / error", overflow="fold")
+    for grade in grades:
+        table.add_row(*_grade_row(grade))
+    total = f"{report['passed']}/{report['total']}"
+    table.add_row("", "[bold]total", f"[bold]{total}", "", "")
+    console.print(table)
+    for grade in grades:
+        for note in grade.notes:
+            console.print(f"[yellow]{grade.number} {grade.name}: {note}")
+    console.print(f"wrote {output}")
+    return 0
+
+
+def _grade_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", help="the student's workspace")
+    parser.add_argument("--modules", help="grade only these, e.g. 03-05 (default: all assigned)")
+    parser.add_argument(
+        "--reference", metavar="PATH", help="a repository or a folder of wheels (default: the "
+        "repository here, else the one the workspace was made from)"
+    )  # fmt: skip
+    parser.add_argument("--index-url", help="a package index serving the reference wheels")
+    parser.add_argument("--output", metavar="FILE", help="where to write grades.json")
+    parser.add_argument("--jobs", type=int, default=None, help="modules graded at once")
+    parser.add_argument(
+        "--timeout", type=float, default=300, help="seconds allowed for one module's tests"
+    )
+
+
+register_command(Command("grade", "Grade a student workspace", cmd_grade, _grade_arguments))
+
+
+# --------------------------------------------------------------------------- fences
+
+
+def _print_fence_report(console: Console, report: FenceReport) -> None:
+    module = report.module
+    if report.error:
+        console.print(f"[red]{module.label}: {report.error}", markup=False)
+    if report.reference_failures:
+        console.print(
+            f"[red]{module.label}: {len(report.reference_failures)} tests fail on the reference: "
+            f"{', '.join(report.reference_failures[:5])}"
+        )
+    for status in report.untested:
+        reach = "no test reaches it"
+        if status.reached_by:
+            reach = f"reached by {status.reached_by} tests, none fails"
+        console.print(
+            f"[red]{status.fence.location} ({status.fence.function}): not tested -- {reach}"
+        )
+    if report.ok:
+        console.print(
+            f"[green]{module.label}: all {len(report.fences)} fences tested[/] "
+            f"({report.tests} tests)"
+        )
+
+
+def cmd_fences(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch fences [NN ...] [--check]``: the solution fences of each module."""
+    root = Path(args.source) if args.source else default_repository()
+    if root is None or not discover_modules(root):
+        console.print("[red]No TinyTorch repository found: run this inside it, or pass --source")
+        return USAGE
+    available = discover_modules(root)
+    try:
+        chosen = select_modules(",".join(args.modules) if args.modules else None, available)
+    except ValueError as error:
+        console.print(f"[red]{error}")
+        return USAGE
+    if not args.check:
+        table = Table("#", "module", "fences", "with hints", title="Solution fences")
+        table.add_column("functions", overflow="fold")
+        for module in chosen:
+            fences = module_fences(module)
+            functions = ", ".join(dict.fromkeys(f.function for f in fences))
+            hinted = sum(bool(f.hints) for f in fences)
+            table.add_row(module.number, module.name, str(len(fences)), str(hinted), functions)
+        console.print(table)
+        return 0
+    ok = True
+    for module in chosen:
+        report = check_fences(root, module)
+        _print_fence_report(console, report)
+        ok &= report.ok
+    return 0 if ok else 1
+
+
+def _fences_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("modules", nargs="*", help="modules, e.g. 03 05-07 (default: all)")
+    parser.add_argument(
+        "--check", action="store_true", help="check that a test fails when each fence raises"
+    )
+    parser.add_argument("--source", help="the TinyTorch repository (default: the one here)")
+
+
+register_command(
+    Command(
+        "fences", "List the solution fences; --check that each is tested", cmd_fences,
+        _fences_arguments,
+    )
+)  # fmt: skip
