@@ -542,7 +542,9 @@ def _print_fence_report(console: Console, report: FenceReport) -> None:
         console.print(
             f"[red]{status.fence.location} ({status.fence.function}): not tested -- {reach}"
         )
-    if report.ok:
+    if report.ok and not report.fences:
+        console.print(f"{module.label}: no fences ({report.tests} tests pass on the reference)")
+    elif report.ok:
         console.print(
             f"[green]{module.label}: all {len(report.fences)} fences tested[/] "
             f"({report.tests} tests)"

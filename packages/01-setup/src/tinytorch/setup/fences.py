@@ -28,6 +28,7 @@ __all__ = [
     "BEGIN",
     "END",
     "HINT",
+    "STUB_PATTERN",
     "Fence",
     "FenceError",
     "find_fences",
