@@ -4,12 +4,12 @@
 Subcommands live in the ``COMMANDS`` registry. A later package adds its own with
 ``register_command(Command(name, help, run, add_arguments))`` before calling ``main``::
 
-    def run_grade(args: argparse.Namespace, console: Console) -> int:
-        console.print(f"grading module {args.module}")
+    def run_hello(args: argparse.Namespace, console: Console) -> int:
+        console.print(f"hello {args.who}")
         return 0
 
-    register_command(Command("grade", "Grade a module", run_grade,
-                             lambda p: p.add_argument("module")))
+    register_command(Command("hello", "Say hello", run_hello,
+                             lambda p: p.add_argument("who")))
 """
 
 from __future__ import annotations
