@@ -1,6 +1,9 @@
 """Course folders, student workspaces and reference versions, on the fake repository."""
 
+import importlib.util
 import json
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from tinytorch.setup.course import (
 )
 from tinytorch.setup.fences import find_fences
 from tinytorch.setup.workspace import (
+    IndexReference,
     RepoReference,
     WheelReference,
     Workspace,
@@ -141,10 +145,15 @@ def _wheel(folder: Path, course: Path, name: str, number: str, version: str = "0
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"tinytorch_{name}-{version}-py3-none-any.whl"
     src = course / "packages" / f"{number}-{name}" / "src"
+    info = f"tinytorch_{name}-{version}.dist-info"
     with zipfile.ZipFile(wheel, "w") as archive:
         for path in sorted(src.rglob("*.py")):
             archive.write(path, str(path.relative_to(src)))
-        archive.writestr(f"tinytorch_{name}-{version}.dist-info/METADATA", "Name: x\n")
+        metadata = f"Metadata-Version: 2.1\nName: tinytorch-{name}\nVersion: {version}\n"
+        archive.writestr(f"{info}/METADATA", metadata)
+        tags = "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        archive.writestr(f"{info}/WHEEL", tags)
+        archive.writestr(f"{info}/RECORD", "")
     return wheel
 
 
@@ -193,3 +202,43 @@ def test_workspace_skeleton_has_no_fences_left(course, tmp_path):
     workspace = create_workspace(tmp_path / "ws", course)
     for path in (workspace.root / "packages").rglob("*.py"):
         assert find_fences(path.read_text()) == [], path
+
+
+def _has_pip() -> bool:
+    if importlib.util.find_spec("pip") is None:
+        return False
+    return (
+        subprocess.run([sys.executable, "-m", "pip", "--version"], capture_output=True).returncode
+        == 0
+    )
+
+
+@pytest.mark.skipif(not _has_pip(), reason="pip is not installed in this environment")
+def test_an_index_as_the_reference(course, tmp_path):
+    _wheel(tmp_path / "index" / "files", course, "layers", "03")
+    page = tmp_path / "index" / "simple" / "tinytorch-layers" / "index.html"
+    page.parent.mkdir(parents=True)
+    name = "tinytorch_layers-0.1.0-py3-none-any.whl"
+    page.write_text(f'<html><body><a href="../../files/{name}">{name}</a></body></html>')
+    reference = IndexReference((tmp_path / "index" / "simple").as_uri())
+    layers, tensor = (module_by_number(discover_modules(course), n) for n in ("03", "02"))
+    unpacked = reference.src(layers, tmp_path / "scratch")
+    assert unpacked is not None and (unpacked / "tinytorch/layers/core.py").is_file()
+    assert reference.src(tensor, tmp_path / "scratch") is None
+    assert reference.description.startswith("index file://")
+
+
+def test_a_module_without_fences_is_never_assigned(course, tmp_path):
+    core = course / "packages/03-layers/src/tinytorch/layers/core.py"
+    core.write_text(strip_fence_markers(core.read_text()))
+    workspace = create_workspace(tmp_path / "ws", course)
+    assert [m.number for m in workspace.assigned()] == ["02", "04"]
+    assert workspace.data["modules"]["03"]["mode"] == "reference"
+    assert (
+        "| 03 | `layers` | Module, Parameter, Linear, Dropout; manual backward | no"
+        in (workspace.root / "README.md").read_text()
+    )
+
+
+def strip_fence_markers(source: str) -> str:
+    return "".join(line for line in source.splitlines(keepends=True) if "SOLUTION" not in line)

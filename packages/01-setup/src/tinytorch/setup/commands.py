@@ -139,6 +139,7 @@ def cmd_student(args: argparse.Namespace, console: Console) -> int:
     except (ValueError, FenceError) as error:
         console.print(f"[red]{error}")
         return USAGE
+    first = next((m.number for m in workspace.assigned()), "02")
     table = Table("#", "module", "in the workspace", "fences", title=f"Workspace {workspace.root}")
     for module in workspace.modules:
         state = workspace.state(module)
@@ -147,7 +148,7 @@ def cmd_student(args: argparse.Namespace, console: Console) -> int:
     console.print(table)
     console.print(
         f"Next: cd {workspace.root}; pip install './packages/01-setup[test]'; read README.md; "
-        f"`tinytorch test {assigned[0].number if assigned else '02'}`.",
+        f"`tinytorch test {first}`.",
         markup=False,
     )
     return 0

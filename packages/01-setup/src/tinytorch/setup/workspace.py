@@ -308,9 +308,10 @@ def create_workspace(
     """Write a student workspace at ``dest`` from the repository ``source``.
 
     ``assigned``: the modules the student writes (default: every module of ``source``); their
-    fenced solutions are replaced by stubs. Every other module is copied as its reference
-    version. ``wheels``: a folder of reference wheels to copy into ``dest/wheels``;
-    ``index_url``: an index to fetch reference wheels from. ``dest`` must not exist or be empty.
+    fenced solutions are replaced by stubs. Every other module, and an assigned one without
+    fences (nothing to write), is copied as its reference version. ``wheels``: a folder of
+    reference wheels to copy into ``dest/wheels``; ``index_url``: an index to fetch reference
+    wheels from. ``dest`` must not exist or be empty.
     """
     dest, source = Path(dest).resolve(), Path(source).resolve()
     modules = discover_modules(source)
@@ -329,8 +330,8 @@ def create_workspace(
     for module in modules:
         target = dest / "packages" / module.folder.name
         shutil.copytree(module.folder, target, ignore=COPY_IGNORE)
-        mine = module.number in numbers
-        fences = _strip_package(target, module) if mine else 0
+        fences = _strip_package(target, module) if module.number in numbers else 0
+        mine = fences > 0  # a module without fences has nothing to write: reference
         data["modules"][module.number] = {
             "name": module.name,
             "assigned": mine,
@@ -353,8 +354,9 @@ def create_workspace(
         (dest / "wheels").mkdir()
         for wheel in found:
             shutil.copy2(wheel, dest / "wheels" / wheel.name)
-    names = {"modules_table": _module_table(modules, numbers)}
-    first = next((m for m in modules if m.number in numbers), modules[0])
+    students = {n for n, state in data["modules"].items() if state["assigned"]}
+    names = {"modules_table": _module_table(modules, students)}
+    first = next((m for m in modules if m.number in students), modules[0])
     names |= {"first": first.number, "first_name": first.name}
     readme = (TEMPLATES / "README.md").read_text(encoding="utf-8")
     (dest / "README.md").write_text(Template(readme).safe_substitute(names), encoding="utf-8")
