@@ -1,12 +1,12 @@
 """Milestone 04 (unlocks at module 10): a CNN sorts clothing, 92% on Fashion-MNIST's test set.
 
 Three conv blocks (Conv2d 3x3, BatchNorm2d, ReLU, MaxPool2d: 32, 64, 128 channels), dropout and
-a linear classifier; SGD with Nesterov momentum under a one-cycle schedule; random crops and
-horizontal flips as augmentation. Trained on the 60,000 training images, scored on all 10,000
-test images.
+a linear classifier; SGD with Nesterov momentum under a one-cycle schedule; horizontal flips as
+augmentation (random crops as well left the model under-fitting at 8 epochs: 91.8%). Trained
+on the 60,000 training images, scored on all 10,000 test images.
 
     python milestones/m04_fashion_cnn.py              quick: 4,000 images, 1 epoch
-    python milestones/m04_fashion_cnn.py --full       the full run: 8 epochs (>= 92.0%)
+    python milestones/m04_fashion_cnn.py --full       the full run: 10 epochs (>= 92.0%)
 """
 
 from __future__ import annotations
@@ -16,13 +16,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.activations import ReLU
-from tinytorch.dataloader import (
-    FASHION_MNIST_MEAN,
-    FASHION_MNIST_STD,
-    Compose,
-    RandomCrop,
-    RandomHorizontalFlip,
-)
+from tinytorch.dataloader import FASHION_MNIST_MEAN, FASHION_MNIST_STD, RandomHorizontalFlip
 from tinytorch.layers import Dropout, Linear
 from tinytorch.networks import Sequential
 from tinytorch.optimizers import SGD, OneCycleLR
@@ -47,7 +41,7 @@ def build_model(seed: int = 0) -> Sequential:
     rng = np.random.default_rng(seed)
     return Sequential(
         *conv_block(1, 32, rng), *conv_block(32, 64, rng), *conv_block(64, 128, rng),
-        Flatten(), Dropout(0.3, rng=rng), Linear(128 * 3 * 3, 10, rng=rng),
+        Flatten(), Dropout(0.2, rng=rng), Linear(128 * 3 * 3, 10, rng=rng),
     )  # fmt: skip
 
 
@@ -59,9 +53,8 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 def main(quick: bool = True, keep_model: bool = False) -> dict[str, Any]:
     data = load_data("fashion-mnist", 4000 if quick else None, 1000 if quick else None)
-    epochs = 1 if quick else 8
-    augment = Compose([RandomCrop(28, padding=2, rng=1), RandomHorizontalFlip(rng=2)])
-    train, test = loaders(data, prepare, batch_size=128, train_transform=augment)
+    epochs = 1 if quick else 10
+    train, test = loaders(data, prepare, 128, train_transform=RandomHorizontalFlip(rng=2))
     model = build_model()
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     schedule = OneCycleLR(optimizer, max_lr=0.1, total_steps=epochs * len(train))
