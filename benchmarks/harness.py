@@ -11,9 +11,9 @@ A case builds its inputs once, then hands two functions that do the same work on
   slow sample (a context switch, a garbage collection) cannot move.
 
 Two libraries in one process must not slow each other down: both get the same thread count
-(set by ``run.py``), each timing starts after a short sleep so that the other library's idle BLAS
-threads stop spinning (`Bench.time`), and PyTorch's Python objects are hidden from the garbage
-collector that TinyTorch's graphs keep busy (`freeze_heap`).
+(set by ``run.py``), PyTorch's Python objects are hidden from the garbage collector that
+TinyTorch's graphs keep busy (`freeze_heap`), and each timing starts after a short pause so that
+the other library's idle BLAS threads have stopped spinning (`Bench.time`).
 
 Timing is `tinytorch.setup.time_function`; this file adds the PyTorch side, FLOP rates against
 the machine's measured matmul peak, a check that no other program shared the CPU meanwhile
@@ -137,8 +137,8 @@ class Bench:
         """Median and spread of ``fn()`` in seconds per call (see the module docstring).
 
         With PyTorch loaded, two thread pools share the cores: after a call, OpenBLAS's (NumPy)
-        and OpenMP's (PyTorch) idle threads keep spinning for a while, and would steal the cores
-        from the other library's next call. A short sleep first lets them go idle.
+        and OpenMP's (PyTorch) idle threads spin for a while before they sleep. A short pause
+        first lets them go idle, so they cannot steal cores from the other library's calls.
         """
         gc.collect()  # garbage left by earlier timings is not this one's to collect
         if self.torch is not None:
