@@ -146,12 +146,15 @@ def _matmul(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) ->
         g2 = np.expand_dims(g2, -1)
     if a.ndim == 1:
         g2 = np.expand_dims(g2, -2)
+    grad_a = grad_b = None  # each costs a matmul as large as the forward: skip unneeded ones
     # HINT: C = A @ B  =>  dA = dC @ B^T and dB = A^T @ dC (then sum over broadcast batch dims)
     # BEGIN SOLUTION
-    grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
-    grad_b = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+    if needs[0]:
+        grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+    if needs[1]:
+        grad_b = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
     # END SOLUTION
-    return (grad_a if needs[0] else None), (grad_b if needs[1] else None)
+    return grad_a, grad_b
 
 
 @register_rule(ops.Neg)
