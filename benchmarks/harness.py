@@ -114,11 +114,26 @@ class Row:
 
 
 @dataclass
+class TextTable:
+    """A case's extra table (e.g. where a step's time goes), printed after its rows."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    text_columns: int = 1  # the first columns hold text (left-aligned), the others numbers
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": self.columns, "rows": self.rows}
+
+
+@dataclass
 class Report:
-    """What a case returns: its rows, and numbers that summarise it (e.g. a fitted exponent)."""
+    """What a case returns: its rows, numbers that summarise it (e.g. a fitted exponent), and
+    extra tables (their numbers belong in the summary too)."""
 
     rows: list[Row]
     summary: dict[str, Any] = field(default_factory=dict)
+    tables: list[TextTable] = field(default_factory=list)
 
 
 class Bench:

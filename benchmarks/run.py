@@ -115,6 +115,16 @@ def case_table(name: str, title: str, rows: list[Any], peak_gflops: float, torch
     return table
 
 
+def text_table(extra: Any) -> Table:
+    """A case's extra table (`harness.TextTable`): text cells, numbers right-aligned."""
+    table = Table(title=extra.title, title_justify="left")
+    for i, column in enumerate(extra.columns):
+        table.add_column(column, justify="left" if i < extra.text_columns else "right")
+    for row in extra.rows:
+        table.add_row(*row)
+    return table
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     console = Console()
@@ -185,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         others = harness.others_busy(before, harness.cpu_snapshot())
         console.print(case_table(name, case.TITLE, report.rows, peak["gflops"], torch is not None))
+        for extra in report.tables:
+            console.print(text_table(extra))
         if others is not None and others > 0.1:
             console.print(
                 f"[yellow]{name}: other processes used {others:.0%} of the CPU meanwhile; "
@@ -204,6 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             "torch_note": torch_note,
             "rows": [row.to_json(peak["gflops"]) for row in report.rows],
             "summary": report.summary,
+            "tables": [extra.to_json() for extra in report.tables],
         }
         if not args.quick:
             RESULTS.mkdir(exist_ok=True)

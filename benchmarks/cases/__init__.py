@@ -3,9 +3,9 @@
     TITLE = "one line for the table"
     def run(bench: Bench) -> Report:      # times TinyTorch (and PyTorch, when bench.torch)
 
-To add a case (a Conv2d, a CIFAR CNN training step, the DataLoader, once modules 07 and 09 are
-built): write its file and add its name to `CASES`. A case that imports a TinyTorch package which
-is not installed is reported as locked, not as failed, so a case may land before its module.
+To add a case, write its file and add its name to `CASES`. A case that imports a TinyTorch
+package which is not installed is reported as locked, not as failed, so a case may land before
+its module.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ CASES = (
     "mlp_step",
     "autograd_chain",
     "autograd_scaling",
+    "conv2d",
+    "cifar_cnn_step",
+    "dataloader",
 )
 
 

@@ -1,0 +1,246 @@
+"""Where a training step's time goes, op by op, in TinyTorch and in PyTorch.
+
+A step is split into phases (``zero_grad``, ``forward``, ``backward``, ``step``), each timed
+with `PhaseClock`. Inside the forward and backward phases:
+
+* TinyTorch (`OpProfile`): every Op class's ``forward`` and every derivative rule in
+  ``tinytorch.autograd.rules.RULES`` is wrapped, while the profile is active, in a function that
+  adds its wall time to the op's name (``op.name``: ``conv2d``, ``batch_norm``, ``matmul``).
+  The wrappers are removed on exit; nothing in TinyTorch is changed for good. Their cost is
+  about a microsecond per call (a step calls ~100 ops), so profiled and plain steps take
+  about the same time.
+* PyTorch (`torch_op_seconds`): ``torch.profiler``'s top-level CPU events, i.e. the ops called
+  from Python in the forward (``aten::conv2d``, which includes everything it calls) and the
+  autograd engine's ``evaluate_function`` events in the backward (``ConvolutionBackward0``).
+
+Both sides' op names are mapped to shared labels (``TINYTORCH_LABELS``, ``TORCH_LABELS``):
+TinyTorch's ``Linear`` records a transpose, a matmul and a bias add where PyTorch records one
+``aten::linear``, and PyTorch's cross entropy with label smoothing is ten backward nodes where
+TinyTorch's is one fused Op. Whatever a phase spends outside the labelled ops is its *rest*:
+the Python of the modules and of Tensor wrapping and graph recording in the forward, the
+engine's graph walk and the sums into ``.grad`` in the backward.
+"""
+
+from __future__ import annotations
+
+import resource
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tinytorch.autograd.rules import RULES
+from tinytorch.tensor import Op
+
+PHASES = ("zero_grad", "forward", "backward", "step")
+REST = "rest"
+
+# TinyTorch op names (``op.name``) -> the label shared with PyTorch; unlisted names stay as is.
+TINYTORCH_LABELS = {
+    "conv2d": "conv2d",
+    "batch_norm": "batch_norm",
+    "relu": "relu",
+    "max_pool2d": "max_pool2d",
+    "mean": "global avg pool (mean)",
+    "permute": "linear",
+    "matmul": "linear",
+    "add": "linear",
+    "crossentropyop": "cross entropy",
+}
+# PyTorch's top-level event names -> the shared label; unlisted events count as the rest.
+TORCH_LABELS = {
+    "aten::conv2d": "conv2d",
+    "aten::batch_norm": "batch_norm",
+    "aten::relu": "relu",
+    "aten::max_pool2d": "max_pool2d",
+    "aten::mean": "global avg pool (mean)",
+    "aten::linear": "linear",
+    "aten::cross_entropy_loss": "cross entropy",
+    "ConvolutionBackward0": "conv2d",
+    "NativeBatchNormBackward0": "batch_norm",
+    "ReluBackward0": "relu",
+    "MaxPool2DWithIndicesBackward0": "max_pool2d",
+    "MeanBackward1": "global avg pool (mean)",
+    "AddmmBackward0": "linear",
+    "TBackward0": "linear",
+    **dict.fromkeys(
+        (
+            "LogSoftmaxBackward0",
+            "NllLossBackward0",
+            "MulBackward0",
+            "MulBackward1",
+            "AddBackward0",
+            "DivBackward0",
+            "SumBackward0",
+            "SumBackward1",
+            "MaskedFillBackward0",
+            "NegBackward0",
+        ),
+        "cross entropy",
+    ),
+}
+ENGINE_EVENT = "autograd::engine::evaluate_function: "
+
+Seconds = dict[tuple[str, str], float]  # (phase, label) -> seconds
+
+
+class PhaseClock:
+    """Wall time per phase of a step: ``with clock.phase("forward"): ...``."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = defaultdict(float)
+        self.current = ""
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        self.current = name
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+            self.current = ""
+
+
+class KernelClock:
+    """CPU time this process spent in the kernel, and its page faults, while active.
+
+    Mostly page faults: a fresh NumPy array larger than glibc's mmap threshold (32 MiB at
+    most) is new memory from the kernel, which zeroes every page on its first touch, and
+    returns it on free. Process-wide: BLAS threads count too.
+    """
+
+    def __enter__(self) -> KernelClock:
+        self._start = resource.getrusage(resource.RUSAGE_SELF)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        end = resource.getrusage(resource.RUSAGE_SELF)
+        self.seconds = end.ru_stime - self._start.ru_stime
+        self.page_faults = end.ru_minflt - self._start.ru_minflt
+
+    def per_step(self, steps: int) -> dict[str, float]:
+        return {"seconds": self.seconds / steps, "page_faults": self.page_faults / steps}
+
+
+def op_classes() -> list[type[Op]]:
+    """Every Op subclass imported so far (subclasses of subclasses too)."""
+    found: list[type[Op]] = []
+    stack = [Op]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in found:
+                found.append(sub)
+                stack.append(sub)
+    return found
+
+
+class OpProfile:
+    """While active, add each TinyTorch op's forward and backward (rule) time to its label.
+
+    ``seconds[(phase, label)]`` and ``calls[(phase, label)]`` accumulate over every step run
+    inside; the phase is the clock's current one. A forward that calls another op's forward
+    (a subclass calling ``super().forward``) is counted once, as the outer op.
+    """
+
+    def __init__(self, clock: PhaseClock) -> None:
+        self.clock = clock
+        self.seconds: Seconds = defaultdict(float)
+        self.calls: dict[tuple[str, str], int] = defaultdict(int)
+        self._inside = False
+        self._forwards: list[tuple[type[Op], Callable[..., Any]]] = []
+        self._rules: dict[type[Op], Any] = {}
+
+    def _add(self, op: Op, start: float) -> None:
+        key = (self.clock.current, TINYTORCH_LABELS.get(op.name, op.name))
+        self.seconds[key] += time.perf_counter() - start
+        self.calls[key] += 1
+
+    def _timed_forward(self, forward: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(op: Op, *args: Any, **kwargs: Any) -> Any:
+            if self._inside:
+                return forward(op, *args, **kwargs)
+            self._inside, start = True, time.perf_counter()
+            try:
+                return forward(op, *args, **kwargs)
+            finally:
+                self._inside = False
+                self._add(op, start)
+
+        return timed
+
+    def _timed_rule(self, rule: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(op: Op, *args: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return rule(op, *args)
+            finally:
+                self._add(op, start)
+
+        return timed
+
+    def __enter__(self) -> OpProfile:
+        for cls in op_classes():
+            if "forward" in vars(cls):
+                forward = vars(cls)["forward"]
+                self._forwards.append((cls, forward))
+                cls.forward = self._timed_forward(forward)  # type: ignore[method-assign]
+        for cls, rule in list(RULES.items()):
+            self._rules[cls] = rule
+            RULES[cls] = self._timed_rule(rule)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for cls, forward in self._forwards:
+            cls.forward = forward  # type: ignore[method-assign]
+        RULES.update(self._rules)
+        self._forwards, self._rules = [], {}
+
+
+def torch_op_seconds(profiler: Any) -> tuple[Seconds, dict[tuple[str, str], int]]:
+    """Seconds and calls per (phase, label) of a finished ``torch.profiler.profile``.
+
+    Only top-level events count (each includes the work of the events it calls), so nothing is
+    counted twice; a forward event name gives phase ``forward``, an autograd engine event
+    ``backward``. Unlisted events are left to the phase's rest.
+    """
+    seconds: Seconds = defaultdict(float)
+    calls: dict[tuple[str, str], int] = defaultdict(int)
+    for event in profiler.events():
+        if event.cpu_parent is not None:
+            continue
+        name, phase = event.name, "forward"
+        if name.startswith(ENGINE_EVENT):
+            name, phase = name[len(ENGINE_EVENT) :], "backward"
+        label = TORCH_LABELS.get(name)
+        if label is not None:
+            seconds[(phase, label)] += event.cpu_time_total / 1e6  # microseconds
+            calls[(phase, label)] += 1
+    return seconds, calls
+
+
+def entry(phase: str, part: str, seconds: float, calls: float | None) -> dict[str, Any]:
+    return {"phase": phase, "part": part, "seconds": seconds, "calls": calls}
+
+
+def breakdown(
+    phases: dict[str, float],
+    op_seconds: Seconds,
+    op_calls: dict[tuple[str, str], int],
+    steps: int,
+) -> list[dict[str, Any]]:
+    """Per-step entries ``{"phase", "part", "seconds", "calls"}``: the forward's and backward's
+    labelled ops (largest first) and their rest, then zero_grad and the optimizer step whole."""
+    entries: list[dict[str, Any]] = []
+    for phase in PHASES:
+        wall = phases.get(phase, 0.0)
+        if phase not in ("forward", "backward"):
+            entries.append(entry(phase, phase, wall / steps, None))
+            continue
+        parts = [(label, s) for (p, label), s in op_seconds.items() if p == phase]
+        for label, seconds in sorted(parts, key=lambda part: -part[1]):
+            entries.append(entry(phase, label, seconds / steps, op_calls[(phase, label)] / steps))
+            wall -= seconds
+        entries.append(entry(phase, REST, wall / steps, None))
+    return entries
