@@ -23,13 +23,14 @@ each op's forward and derivative rule, PyTorch's in each top-level op of its pro
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
-from harness import Bench, Report, TextTable
+from harness import SETTLE_S, Bench, Report, TextTable
 from op_profile import KernelClock, OpProfile, PhaseClock, breakdown, torch_op_seconds
 from tinytorch.optimizers import SGD
 from tinytorch.setup import format_seconds
@@ -191,8 +192,16 @@ def agreement(torch: Any, x: np.ndarray, labels: np.ndarray, steps: int = 3) -> 
 Profile = tuple[list[dict[str, Any]], dict[str, float]]  # breakdown entries, kernel time
 
 
+def settle(step: Any) -> None:
+    """As `Bench.time` does: a pause (the other library's idle threads stop spinning), then an
+    unprofiled warm-up step."""
+    time.sleep(SETTLE_S)
+    step()
+
+
 def profile_tinytorch(step: Any, steps: int) -> Profile:
     """Where TinyTorch's time goes: `breakdown` of ``steps`` steps under an `OpProfile`."""
+    settle(step)
     clock = PhaseClock()
     with OpProfile(clock) as ops, KernelClock() as kernel:
         for _ in range(steps):
@@ -202,6 +211,7 @@ def profile_tinytorch(step: Any, steps: int) -> Profile:
 
 def profile_torch(torch: Any, step: Any, steps: int) -> Profile:
     """Where PyTorch's time goes: `breakdown` of ``steps`` steps under ``torch.profiler``."""
+    settle(step)
     clock = PhaseClock()
     activities = [torch.profiler.ProfilerActivity.CPU]
     with torch.profiler.profile(activities=activities) as profiler, KernelClock() as kernel:
