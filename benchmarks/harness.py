@@ -148,12 +148,13 @@ class Bench:
         self.threads = threads
         self.peak_gflops = peak_gflops
 
-    def time(self, fn: Callable[[], Any]) -> TimingResult:
+    def time(self, fn: Callable[[], Any], repeats: int | None = None) -> TimingResult:
         """Median and spread of ``fn()`` in seconds per call (see the module docstring).
 
         With PyTorch loaded, two thread pools share the cores: after a call, OpenBLAS's (NumPy)
         and OpenMP's (PyTorch) idle threads spin for a while before they sleep. A short pause
         first lets them go idle, so they cannot steal cores from the other library's calls.
+        ``repeats`` (full mode only) replaces the number of samples, for a case whose calls vary.
         """
         gc.collect()  # garbage left by earlier timings is not this one's to collect
         if self.torch is not None:
@@ -163,7 +164,8 @@ class Bench:
             fn()
         once = max(time.perf_counter() - start, 1e-7)  # the last warm-up call sizes ``number``
         number = max(1, math.ceil(self.settings.min_sample_s / once))
-        return time_function(fn, warmup=0, repeats=self.settings.repeats, number=number)
+        samples = repeats if repeats is not None and not self.quick else self.settings.repeats
+        return time_function(fn, warmup=0, repeats=samples, number=number)
 
     def compare(
         self,
@@ -175,14 +177,15 @@ class Bench:
         units: int | None = None,
         unit: str = "",
         note: str = "",
+        repeats: int | None = None,
     ) -> Row:
         """Time TinyTorch's ``tinytorch_fn`` and PyTorch's ``torch_fn`` (skipped, never called,
         when PyTorch is not installed: a case prepares its torch inputs only when it is)."""
         with_torch = torch_fn is not None and self.torch is not None
         return Row(
             label=label,
-            tinytorch=self.time(tinytorch_fn),
-            pytorch=self.time(torch_fn) if with_torch else None,
+            tinytorch=self.time(tinytorch_fn, repeats),
+            pytorch=self.time(torch_fn, repeats) if with_torch else None,
             flops=flops,
             units=units,
             unit=unit,
