@@ -24,6 +24,7 @@ engine's graph walk and the sums into ``.grad`` in the backward.
 from __future__ import annotations
 
 import resource
+import statistics
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -244,3 +245,27 @@ def breakdown(
             wall -= seconds
         entries.append(entry(phase, REST, wall / steps, None))
     return entries
+
+
+def median_breakdown(steps: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One breakdown from several one-step breakdowns: each part's median over the steps (a
+    part missing from a step counts 0 there), in the order of the slowest-first parts.
+
+    A median, not a mean: now and then the kernel stalls one step for tens of milliseconds
+    while it finds memory, and a mean of three steps would spread that stall over every row.
+    """
+    keys: dict[tuple[str, str], None] = {}
+    for entries in steps:
+        keys.update(((e["phase"], e["part"]), None) for e in entries)
+    lookup = [{(e["phase"], e["part"]): e for e in entries} for entries in steps]
+    merged = []
+    for phase in PHASES:
+        rows = []
+        for key in (k for k in keys if k[0] == phase):
+            found = [step.get(key) for step in lookup]
+            seconds = statistics.median(e["seconds"] if e else 0.0 for e in found)
+            calls = [e["calls"] for e in found if e and e["calls"] is not None]
+            rows.append(entry(*key, seconds, statistics.median(calls) if calls else None))
+        named = sorted((r for r in rows if r["calls"] is not None), key=lambda r: -r["seconds"])
+        merged += named + [r for r in rows if r["calls"] is None]
+    return merged

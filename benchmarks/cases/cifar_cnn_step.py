@@ -16,12 +16,14 @@ FLOPs count the convolutions and the linear layer: forward, then the weight grad
 the input gradients of every layer but the first (the images need none). BatchNorm, ReLU and
 pooling (a few FLOPs per element) are not counted.
 
-Then one profiled run per side says where the time goes (see `op_profile`): TinyTorch's time in
-each op's forward and derivative rule, PyTorch's in each top-level op of its profiler.
+Then 5 profiled steps per side say where the time goes (see `op_profile`): TinyTorch's time in
+each op's forward and derivative rule, PyTorch's in each top-level op of its profiler; each
+part's median over the steps, and their sum as the total.
 """
 
 from __future__ import annotations
 
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -31,7 +33,14 @@ import numpy as np
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
 from harness import SETTLE_S, Bench, Report, TextTable
-from op_profile import KernelClock, OpProfile, PhaseClock, breakdown, torch_op_seconds
+from op_profile import (
+    KernelClock,
+    OpProfile,
+    PhaseClock,
+    breakdown,
+    median_breakdown,
+    torch_op_seconds,
+)
 from tinytorch.optimizers import SGD
 from tinytorch.setup import format_seconds
 from tinytorch.tensor import Tensor
@@ -43,7 +52,7 @@ from m05_cifar_cnn import build_model  # the milestone's model, exactly
 TITLE = "CIFAR CNN training step (milestone 05's model), batch 128"
 BATCH, QUICK_BATCH, IMAGE = 128, 16, (3, 32, 32)
 LR, MOMENTUM, WEIGHT_DECAY, LABEL_SMOOTHING = 0.05, 0.9, 5e-4, 0.1
-PROFILED_STEPS, QUICK_PROFILED_STEPS = 3, 1
+PROFILED_STEPS, QUICK_PROFILED_STEPS = 5, 1
 # A step's time varies with how fast the kernel hands out fresh memory (TinyTorch spent 20 to
 # 130 ms of a step in the kernel, run to run): 15 samples instead of 7 steady the median.
 SAMPLES = 15
@@ -202,26 +211,38 @@ def settle(step: Any) -> None:
     step()
 
 
+def medians(profiles: list[Profile]) -> Profile:
+    """Each part's and the kernel's median over one-step profiles (see `median_breakdown`)."""
+    kernel = {
+        key: statistics.median(k[key] for _, k in profiles) for key in ("seconds", "page_faults")
+    }
+    return median_breakdown([entries for entries, _ in profiles]), kernel
+
+
 def profile_tinytorch(step: Any, steps: int) -> Profile:
-    """Where TinyTorch's time goes: `breakdown` of ``steps`` steps under an `OpProfile`."""
+    """Where TinyTorch's time goes: ``steps`` steps, each under its own `OpProfile`."""
     settle(step)
-    clock = PhaseClock()
-    with OpProfile(clock) as ops, KernelClock() as kernel:
-        for _ in range(steps):
+    profiles = []
+    for _ in range(steps):
+        clock = PhaseClock()
+        with OpProfile(clock) as ops, KernelClock() as kernel:
             step(clock)
-    return breakdown(clock.seconds, ops.seconds, ops.calls, steps), kernel.per_step(steps)
+        profiles.append((breakdown(clock.seconds, ops.seconds, ops.calls, 1), kernel.per_step(1)))
+    return medians(profiles)
 
 
 def profile_torch(torch: Any, step: Any, steps: int) -> Profile:
-    """Where PyTorch's time goes: `breakdown` of ``steps`` steps under ``torch.profiler``."""
+    """Where PyTorch's time goes: ``steps`` steps, each under its own ``torch.profiler``."""
     settle(step)
-    clock = PhaseClock()
     activities = [torch.profiler.ProfilerActivity.CPU]
-    with torch.profiler.profile(activities=activities) as profiler, KernelClock() as kernel:
-        for _ in range(steps):
+    profiles = []
+    for _ in range(steps):
+        clock = PhaseClock()
+        with torch.profiler.profile(activities=activities) as profiler, KernelClock() as kernel:
             step(clock)
-    seconds, calls = torch_op_seconds(profiler)
-    return breakdown(clock.seconds, seconds, calls, steps), kernel.per_step(steps)
+        seconds, calls = torch_op_seconds(profiler)
+        profiles.append((breakdown(clock.seconds, seconds, calls, 1), kernel.per_step(1)))
+    return medians(profiles)
 
 
 def breakdown_table(profiles: list[Profile]) -> TextTable:
@@ -240,7 +261,7 @@ def breakdown_table(profiles: list[Profile]) -> TextTable:
     if theirs is not None:
         columns += ["PyTorch / step", "share", "calls", "TT/PT"]
     rows = []
-    for key in [*keys, ("total", "(profiled step)")]:
+    for key in [*keys, ("total", "(sum of the above)")]:
         row = list(key)
         for entries, total in zip(by_key, totals, strict=True):
             entry = entries.get(key)
@@ -269,9 +290,8 @@ def breakdown_table(profiles: list[Profile]) -> TextTable:
     if theirs is not None:
         row.append(f"{profiles[0][1]['seconds'] / max(profiles[1][1]['seconds'], 1e-9):.2f}x")
     rows.append(row)
-    return TextTable(
-        "cifar_cnn_step: where one step's time goes (profiled run, per step)", columns, rows, 2
-    )
+    title = "cifar_cnn_step: where one step's time goes (median of profiled steps)"
+    return TextTable(title, columns, rows, 2)
 
 
 def run(bench: Bench) -> Report:
