@@ -12,7 +12,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import os
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -172,8 +174,20 @@ def load_results(root: Path) -> dict[str, dict]:
         return {}
 
 
+_RESULTS_LOCK = threading.Lock()  # `status --run-tests` records modules from several threads
+
+
 def record_result(root: Path, number: str, result: TestResult, fingerprint: str) -> None:
-    """Remember ``result`` of module ``number``, and the code it ran against."""
+    """Remember ``result`` of module ``number``, and the code it ran against.
+
+    Read-modify-write of one file: under a lock (parallel test runs would otherwise drop each
+    other's results), written to a temporary file and renamed (a reader never sees half of it).
+    """
+    with _RESULTS_LOCK:
+        _record_result(root, number, result, fingerprint)
+
+
+def _record_result(root: Path, number: str, result: TestResult, fingerprint: str) -> None:
     results = load_results(root)
     results[number] = {
         "passed": result.passed,
@@ -185,7 +199,9 @@ def record_result(root: Path, number: str, result: TestResult, fingerprint: str)
         "when": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     path = _state_dir(root) / "results.json"
-    path.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)
 
 
 # --------------------------------------------------------------------------- milestones
