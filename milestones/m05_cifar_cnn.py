@@ -10,7 +10,7 @@ max-pool after each pair), global average pooling and a linear classifier; SGD w
 momentum and weight decay under a one-cycle schedule; label smoothing 0.1; random crops (pad 4)
 and horizontal flips.
 
-    python milestones/m05_cifar_cnn.py              quick: 1,024 images, 2 epochs
+    python milestones/m05_cifar_cnn.py              quick: 2,048 images, 3 epochs
     python milestones/m05_cifar_cnn.py --full       the full run: 30 epochs
 """
 
@@ -60,8 +60,8 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 def main(quick: bool = True, keep_model: bool = False) -> dict[str, Any]:
-    data = load_data("cifar-10", 1024 if quick else None, 512 if quick else None)
-    epochs = 2 if quick else EPOCHS
+    data = load_data("cifar-10", 2048 if quick else None, 512 if quick else None)
+    epochs = 3 if quick else EPOCHS
     normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD)
     augment = Compose([RandomCrop(32, padding=4, rng=1), RandomHorizontalFlip(rng=2), normalize])
     train, test = loaders(data, prepare, 128, train_transform=augment, test_transform=normalize)
