@@ -97,6 +97,11 @@ def install_local(session: nox.Session, packages: list[Package], editable: bool 
     session.install(*args)
 
 
+def test_folders() -> list[Path]:
+    """Every package's tests/ folder, in dependency order."""
+    return [p.folder / "tests" for p in all_in_order() if (p.folder / "tests").is_dir()]
+
+
 def _has_test_extra(package: Package) -> bool:
     project = tomllib.loads((package.folder / "pyproject.toml").read_text())["project"]
     return "test" in project.get("optional-dependencies", {})
@@ -134,8 +139,7 @@ TEST_SESSIONS = sorted(f"test-{p.number}" for p in PACKAGES.values() if p.number
 def tests(session: nox.Session) -> None:
     """All packages installed together (editable, in dependency order); every test."""
     install_local(session, all_in_order(), editable=True)
-    paths = [p.folder / "tests" for p in all_in_order() if (p.folder / "tests").is_dir()]
-    run_pytest(session, *paths, ROOT / "tests-integration", "-m", "not parity")
+    run_pytest(session, *test_folders(), ROOT / "tests-integration", "-m", "not parity")
 
 
 @nox.session
@@ -196,17 +200,14 @@ def milestones(session: nox.Session) -> None:
 def parity(session: nox.Session) -> None:
     """The tests that compare against PyTorch (torch==2.13.0, CPU); pip finds local builds."""
     session.install("torch==2.13.0")
-    session.install(
-        *[f"{p.folder}[test]" if _has_test_extra(p) else str(p.folder) for p in all_in_order()]
-    )
-    paths = [p.folder / "tests" for p in all_in_order() if (p.folder / "tests").is_dir()]
+    install_local(session, all_in_order())
     session.run(
         "pytest",
         "-p",
         "no:cacheprovider",
         "-m",
         "parity",
-        *map(str, paths),
+        *map(str, test_folders()),
         str(ROOT / "tests-integration"),
         *session.posargs,
         success_codes=[0, 5],
