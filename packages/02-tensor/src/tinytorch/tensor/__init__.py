@@ -8,10 +8,12 @@ Tensor([18., 38.], dtype=float32)
 
 from tinytorch.tensor import ops
 from tinytorch.tensor.__about__ import __version__
-from tinytorch.tensor.dispatch import Op, apply, install_autograd
+from tinytorch.tensor.dispatch import Op, apply, install_autograd, is_grad_enabled, vjp
 from tinytorch.tensor.lessons import footprint_table, memory_footprint, traversal_timing, view_costs
 from tinytorch.tensor.tensor import (
+    MinMax,
     Tensor,
+    accumulate_grad,
     arange,
     cat,
     concatenate,
@@ -28,9 +30,11 @@ from tinytorch.tensor.tensor import (
 )
 
 __all__ = [
+    "MinMax",
     "Op",
     "Tensor",
     "__version__",
+    "accumulate_grad",
     "apply",
     "arange",
     "cat",
@@ -38,6 +42,7 @@ __all__ = [
     "footprint_table",
     "full",
     "install_autograd",
+    "is_grad_enabled",
     "maximum",
     "memory_footprint",
     "minimum",
@@ -49,6 +54,7 @@ __all__ = [
     "tensor",
     "traversal_timing",
     "view_costs",
+    "vjp",
     "where",
     "zeros",
 ]

@@ -1,13 +1,29 @@
 """The single dispatch point: every Tensor operation is an `Op` run through `apply`.
 
-An `Op` knows how to compute its result from NumPy arrays (`forward`). `apply` unwraps the input
-Tensors, calls `forward`, wraps the result, and then hands ``(op, inputs, output)`` to the
-*recorder*, if one is installed. Module 06 (``tinytorch.autograd``) installs a recorder that builds
-the computational graph, and a *backward engine* that `Tensor.backward` calls; both are plain
-functions set here with `install_autograd`. Nothing else in TinyTorch is patched.
+An `Op` holds one operation's two halves side by side, like PyTorch's ``autograd.Function``:
 
-    op = Add()              # an operation, with its settings as attributes
-    out = apply(op, a, b)   # out.data == a.data + b.data; the recorder sees (op, (a, b), out)
+- ``forward(*arrays) -> array`` computes the result from NumPy arrays, and keeps what the
+  derivative will need with ``self.save_for_backward(...)`` (or as small attributes: shapes,
+  options). Each `apply` call gets its own Op instance, so the Op *is* the ``ctx``.
+- ``backward(grad, needs) -> tuple`` is the vector-Jacobian product: from dL/d(output) it returns
+  one dL/d(input) per input (None where ``needs[i]`` is False). It never builds the Jacobian.
+
+This is the *only* derivative protocol in TinyTorch. Module 06's engine calls `vjp` on each
+recorded Op, and the hand-written ``backward`` of a layer (modules 03-05, 07) calls the very same
+`vjp` on the Op its forward ran: the two agree by construction.
+
+`apply` unwraps the input Tensors, calls ``forward``, wraps the result, and hands
+``(op, inputs, output)`` to the *recorder* if one is installed (module 06 installs one that builds
+the graph, and the backward engine `Tensor.backward` calls). Nothing else in TinyTorch is patched.
+
+In-place safety: every Tensor carries a version counter, shared with its views, that in-place
+writes increase. `apply` notes the version of each input or output that ``forward`` saved; `vjp`
+refuses to differentiate if one changed since (the values it would use are not the ones the
+forward saw), as PyTorch does.
+
+    op = Mul()              # an operation, with its settings as attributes
+    out = apply(op, a, b)   # out.data == a.data * b.data; op.saved == (a.data, b.data)
+    vjp(op, grad, (True, True))  ->  (grad * b.data, grad * a.data)
 """
 
 from __future__ import annotations
@@ -22,28 +38,60 @@ if TYPE_CHECKING:
 
 Recorder = Callable[["Op", "tuple[Tensor, ...]", "Tensor"], None]
 BackwardEngine = Callable[["Tensor", "Tensor | None", bool], None]
+Grads = tuple["np.ndarray | None", ...]
+
+
+class Version:
+    """A version counter: one per storage, shared by a tensor and its views."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value = 0
 
 
 class Op:
-    """One tensor operation. Subclasses set their options in ``__init__`` and define `forward`.
+    """One tensor operation: ``forward`` on NumPy arrays and its derivative ``backward``.
 
-    ``forward`` receives NumPy arrays and returns one NumPy array. It may keep what a derivative
-    rule will need (an argmax, a mask) as attributes of ``self``: each `apply` call gets its own
-    Op instance, like PyTorch's ``ctx``.
+    Subclasses set their options in ``__init__``, compute in ``forward`` (saving what the
+    derivative reads with `save_for_backward`) and differentiate in ``backward``.
     """
 
     differentiable = True
     exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
+    saved: tuple[Any, ...] = ()
+    released = False  # True once `release` ran: its backward can no longer be computed
+    _saved_versions: tuple[tuple[Version, int, str], ...] = ()
 
     def forward(self, *arrays: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/d(output) ``grad`` -> one dL/d(input) per input (None where not ``needs[i]``)."""
+        raise NotImplementedError(
+            f"{self.name}: no derivative; {type(self).__name__}.backward is not implemented"
+        )
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep ``values`` (arrays, usually inputs or the output) for ``backward``."""
+        self.saved = values
+
+    def release(self) -> None:
+        """Drop what forward saved (after backward, or when nobody will differentiate)."""
+        self.saved = ()
+        self._saved_versions = ()
+        self.released = True
 
     @property
     def name(self) -> str:
         return type(self).__name__.lower()
 
     def __repr__(self) -> str:
-        options = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_"))
+        options = ", ".join(
+            f"{k}={v!r}"
+            for k, v in vars(self).items()
+            if not k.startswith("_") and k != "saved" and not isinstance(v, np.ndarray)
+        )
         return f"{type(self).__name__}({options})"
 
 
@@ -57,6 +105,23 @@ class _Hooks:
 hooks = _Hooks()
 
 
+class _GradMode:
+    """Whether ops are recorded and layers keep what their backward needs (``no_grad`` clears
+    it; the context managers are module 06's)."""
+
+    enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _GradMode.enabled
+
+
+def set_grad_mode(enabled: bool) -> bool:
+    """Switch grad mode; return the previous mode (module 06's ``no_grad`` restores it)."""
+    previous, _GradMode.enabled = _GradMode.enabled, enabled
+    return previous
+
+
 def install_autograd(recorder: Recorder, backward: BackwardEngine) -> None:
     """Install graph recording and the backward engine (called once by tinytorch.autograd)."""
     hooks.recorder = recorder
@@ -68,17 +133,70 @@ def apply(op: Op, *inputs: Any) -> Tensor:
 
     The result is float32 unless an input was float64 (or the op sets ``exact_dtype``, as
     ``astype(np.float64)`` does): NumPy would silently promote ``int / int`` or ``exp(int)`` to
-    float64, doubling memory; TinyTorch's default is float32.
+    float64, doubling memory; TinyTorch's default is float32. A result that is a view of an
+    input shares that input's version counter.
     """
     from tinytorch.tensor.tensor import Tensor
 
     tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
-    result = op.forward(*(t.data for t in tensors))
-    result = np.asarray(result)
+    result = np.asarray(op.forward(*(t.data for t in tensors)))
     keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
     if result.dtype == np.float64 and not keep_float64:
         result = result.astype(np.float32)
     out = Tensor._wrap(result)
-    if hooks.recorder is not None and op.differentiable:
+    if result.base is not None:  # maybe a view (reshape, slice, transpose, expand)
+        for t in tensors:
+            if np.may_share_memory(result, t.data):
+                out._version_counter = t._version_counter
+                break
+    if op.saved:
+        _note_saved_versions(op, tensors, out)
+    if hooks.recorder is not None and op.differentiable and _GradMode.enabled:
         hooks.recorder(op, tensors, out)
     return out
+
+
+def _note_saved_versions(op: Op, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+    """Remember the version of each input or output whose array ``op`` saved."""
+    notes = []
+    for value in op.saved:
+        if not isinstance(value, np.ndarray):
+            continue
+        if value is out.data:
+            notes.append((out._version_counter, out._version_counter.value, "its output"))
+            continue
+        for i, t in enumerate(inputs):
+            if value is t.data:
+                label = f"input {i} (shape {t.shape}, {t.dtype})"
+                notes.append((t._version_counter, t._version_counter.value, label))
+                break
+    op._saved_versions = tuple(notes)
+
+
+def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+    """``op.backward(grad, needs)``, after checking that nothing it saved was modified in place.
+
+    The one entry point to a derivative: the autograd engine and every hand-written layer
+    backward call it. Returns one gradient (or None) per input of ``op``.
+    """
+    if op.released:
+        raise RuntimeError(
+            f"backward: {op.name} already released what its forward saved (after a backward "
+            f"through it); run the forward again, or pass retain_graph=True to the first "
+            f"backward() if you need to backward twice"
+        )
+    for counter, version, label in op._saved_versions:
+        if counter.value != version:
+            raise RuntimeError(
+                f"backward: {label} of {op.name} was modified by an in-place operation after "
+                f"{op.name} saved it for backward (its version is now {counter.value}, it was "
+                f"{version}); the gradient would use the new values. Use an out-of-place op "
+                f"(x = x + 1 instead of x.add_(1) or x[...] = v), or clone() before modifying"
+            )
+    grads = op.backward(grad, needs)
+    if len(grads) != len(needs):
+        raise RuntimeError(
+            f"backward of {op.name} returned {len(grads)} gradients for {len(needs)} inputs; "
+            f"{type(op).__name__}.backward must return one per input (None where not needed)"
+        )
+    return grads

@@ -1,4 +1,12 @@
-"""The Tensor operations of module 02, each an `Op` whose `forward` works on NumPy arrays.
+"""The Tensor operations of module 02: each `Op` holds its ``forward`` and its ``backward``.
+
+``forward`` computes on NumPy arrays and saves what the derivative needs; ``backward(grad,
+needs)`` turns dL/d(output) into one dL/d(input) per input: the vector-Jacobian product, never the
+Jacobian itself (an (n x n) matrix for an elementwise op of n elements). Module 06 chains these
+local derivatives through a whole graph; here each one is a few lines of NumPy.
+
+Broadcasting: an input that was broadcast in the forward pass was used many times, so its
+gradient is the sum over the broadcast dims (`unbroadcast`).
 
 Costs are for inputs of n elements: elementwise ops and reductions read n and write n (or the
 reduced size) values, O(n); ``matmul`` of (..., M, K) @ (..., K, N) does 2*M*K*N FLOPs per batch;
@@ -12,9 +20,19 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tinytorch.tensor.dispatch import Op
+from tinytorch.tensor.dispatch import Grads, Op
 
 Dim = int | tuple[int, ...] | None
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the dims that broadcasting added or stretched, back to ``shape``."""
+    # BEGIN SOLUTION
+    lead = grad.ndim - len(shape)
+    stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
+    axes = tuple(range(lead)) + stretched
+    return (grad.sum(axis=axes, keepdims=True) if axes else grad).reshape(shape)
+    # END SOLUTION
 
 
 def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
@@ -30,9 +48,12 @@ def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
 
 
 class _Binary(Op):
-    """Elementwise op of two broadcastable arrays."""
+    """Elementwise op of two broadcastable arrays; keeps their shapes for `unbroadcast`."""
+
+    shapes: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.shapes = (a.shape, b.shape)
         try:
             return self.compute(a, b)
         except ValueError:  # checked only on failure: the check costs ~1 us, a quarter of an add
@@ -49,6 +70,11 @@ class Add(_Binary):
         return a + b
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # BEGIN SOLUTION
+        return unbroadcast(grad, self.shapes[0]), unbroadcast(grad, self.shapes[1])
+        # END SOLUTION
+
 
 class Sub(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -56,11 +82,26 @@ class Sub(_Binary):
         return a - b
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # BEGIN SOLUTION
+        return unbroadcast(grad, self.shapes[0]), unbroadcast(-grad, self.shapes[1])
+        # END SOLUTION
+
 
 class Mul(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b)
         # BEGIN SOLUTION
         return a * b
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        # BEGIN SOLUTION
+        return (
+            unbroadcast(grad * b, a.shape) if needs[0] else None,
+            unbroadcast(grad * a, b.shape) if needs[1] else None,
+        )
         # END SOLUTION
 
 
@@ -68,30 +109,107 @@ class Div(_Binary):
     """True division (``int / int`` gives float32, as in PyTorch)."""
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b)
         # BEGIN SOLUTION
         return np.true_divide(a, b)
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        # BEGIN SOLUTION
+        return (
+            unbroadcast(grad / b, a.shape) if needs[0] else None,
+            unbroadcast(-grad * a / (b * b), b.shape) if needs[1] else None,
+        )
+        # END SOLUTION
+
 
 class Pow(_Binary):
+    """``a ** b``. At a zero base, as PyTorch: d/da is 0 where b == 0 (not 0 * inf = NaN), and
+    d/db is ``a^b log(a)``: 0 where b > 0, -inf where b < 0 (log 0 = -inf)."""
+
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        out = np.power(a, b)
+        self.save_for_backward(a, b, out)
         # BEGIN SOLUTION
-        return np.power(a, b)
+        return out
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b, out = self.saved
+        grad_a = grad_b = None
+        # HINT: d(a^b)/da = b * a^(b-1) (0 where b == 0); d(a^b)/db = a^b * log(a)
+        # BEGIN SOLUTION
+        if needs[0]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                local = np.where(b == 0, 0, b * np.power(a, b - 1))
+            grad_a = unbroadcast(grad * local, a.shape)
+        if needs[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):  # log(a < 0) is NaN, as in PyTorch
+                local = np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+            grad_b = unbroadcast(grad * local, b.shape)
+        # END SOLUTION
+        return grad_a, grad_b
+
+
+def _tie_split(a: np.ndarray, b: np.ndarray, grad: np.ndarray, a_wins: np.ndarray) -> Grads:
+    """Route ``grad`` to the winner; on a tie each side gets half (as torch.maximum does)."""
+    share_a = np.where(a == b, 0.5, a_wins.astype(grad.dtype))
+    return unbroadcast(grad * share_a, a.shape), unbroadcast(grad * (1 - share_a), b.shape)
 
 
 class Maximum(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b)
         # BEGIN SOLUTION
         return np.maximum(a, b)
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        return _tie_split(a, b, grad, a > b)
+
 
 class Minimum(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b)
         # BEGIN SOLUTION
         return np.minimum(a, b)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        return _tie_split(a, b, grad, a < b)
+
+
+class FloorDivide(_Binary):
+    """``a // b``, rounded towards -inf (Python's and PyTorch's rule); gradient 0 (a step
+    function), as in PyTorch."""
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.floor_divide(a, b)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (
+            np.zeros(self.shapes[0], dtype=grad.dtype),
+            np.zeros(self.shapes[1], dtype=grad.dtype),
+        )
+
+
+class Remainder(_Binary):
+    """``a % b`` with the sign of ``b`` (Python's and PyTorch's rule): ``a - floor(a/b) * b``.
+    Gradients: 1 for ``a``, ``-floor(a/b)`` for ``b``."""
+
+    def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        self.save_for_backward(a, b)
+        return np.remainder(a, b)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        return (
+            unbroadcast(grad, a.shape),
+            unbroadcast(-grad * np.floor_divide(a, b), b.shape) if needs[1] else None,
+        )
 
 
 class Compare(_Binary):
@@ -143,9 +261,30 @@ class MatMul(Op):
                 f"{b.shape[:-2]} that cannot be broadcast together (aligned from the right, each "
                 f"pair must be equal or one of them 1); reshape or unsqueeze an operand"
             ) from None
+        self.save_for_backward(a, b)
         # BEGIN SOLUTION
         return np.matmul(a, b)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        a, b = self.saved
+        # 1-d operands were promoted to (1, K) and (K, 1); undo that around the 2-d rule.
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = grad
+        if b.ndim == 1:  # restore the trailing dim first: for 1-d @ 1-d, grad is 0-d
+            g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        grad_a = grad_b = None  # each costs a matmul as large as the forward: skip unneeded ones
+        # HINT: C = A @ B  =>  dA = dC @ B^T and dB = A^T @ dC (then sum over broadcast batch dims)
+        # BEGIN SOLUTION
+        if needs[0]:
+            grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape)
+        if needs[1]:
+            grad_b = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape)
+        # END SOLUTION
+        return grad_a, grad_b
 
 
 class _Unary(Op):
@@ -159,33 +298,64 @@ class Neg(_Unary):
         return np.negative(x)
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (-grad,)
+
 
 class Exp(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        out = np.exp(x)
+        self.save_for_backward(out)  # the derivative of exp is exp: keep the output, not x
         # BEGIN SOLUTION
-        return np.exp(x)
+        return out
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (out,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * out,)
         # END SOLUTION
 
 
 class Log(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         return np.log(x)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        return (grad / x,)
         # END SOLUTION
 
 
 class Sqrt(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        out = np.sqrt(x)
+        self.save_for_backward(out)
         # BEGIN SOLUTION
-        return np.sqrt(x)
+        return out
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (out,) = self.saved
+        # BEGIN SOLUTION
+        return (grad / (2 * out),)
         # END SOLUTION
 
 
 class Abs(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         return np.abs(x)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (x,) = self.saved
+        return (grad * np.sign(x),)  # 0 at x = 0, as in PyTorch
 
 
 class Clip(_Unary):
@@ -197,9 +367,19 @@ class Clip(_Unary):
         self.low, self.high = low, high
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         return np.clip(x, self.low, self.high)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (x,) = self.saved
+        inside = np.ones(x.shape, dtype=bool)
+        if self.low is not None:
+            inside &= x >= self.low
+        if self.high is not None:
+            inside &= x <= self.high
+        return (grad * inside,)
 
 
 class Astype(_Unary):
@@ -211,7 +391,11 @@ class Astype(_Unary):
         self.dtype = np.dtype(dtype)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_dtype = x.dtype
         return x.astype(self.dtype)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (grad.astype(self.input_dtype),)
 
 
 class Where(Op):
@@ -219,9 +403,20 @@ class Where(Op):
 
     def forward(self, condition: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         broadcast_shape("where", condition.shape, a.shape, b.shape)
+        self.shapes = (a.shape, b.shape)
+        chosen = condition.astype(bool)
+        self.save_for_backward(chosen)
         # BEGIN SOLUTION
-        return np.where(condition.astype(bool), a, b)
+        return np.where(chosen, a, b)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (chosen,) = self.saved
+        return (
+            None,
+            unbroadcast(np.where(chosen, grad, 0), self.shapes[0]) if needs[1] else None,
+            unbroadcast(np.where(chosen, 0, grad), self.shapes[1]) if needs[2] else None,
+        )
 
 
 def normalize_dim(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
@@ -240,17 +435,39 @@ def normalize_dim(dim: Dim, ndim: int, op: str) -> tuple[int, ...]:
 
 
 class _Reduce(Op):
+    """A reduction over ``dim``; keeps the input's shape and the reduced axes for backward."""
+
+    input_shape: tuple[int, ...] = ()
+    reduced: tuple[int, ...] = ()
+
     def __init__(self, dim: Dim = None, keepdim: bool = False) -> None:
         self.dim, self.keepdim = dim, keepdim
 
     def axes(self, x: np.ndarray) -> tuple[int, ...]:
-        return normalize_dim(self.dim, x.ndim, self.name)
+        self.input_shape = x.shape
+        self.reduced = normalize_dim(self.dim, x.ndim, self.name)
+        return self.reduced
+
+    def count(self) -> int:
+        """How many input elements each output element reduces."""
+        return int(np.prod([self.input_shape[a] for a in self.reduced]))
+
+    def expand_grad(self, grad: np.ndarray) -> np.ndarray:
+        """Broadcast the gradient of the reduced result back to the input's shape (a view)."""
+        if not self.keepdim:
+            grad = np.expand_dims(grad, self.reduced)
+        return np.broadcast_to(grad, self.input_shape)
 
 
 class Sum(_Reduce):
     def forward(self, x: np.ndarray) -> np.ndarray:
         # BEGIN SOLUTION
         return np.sum(x, axis=self.axes(x), keepdims=self.keepdim)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # BEGIN SOLUTION
+        return (self.expand_grad(grad),)
         # END SOLUTION
 
 
@@ -260,26 +477,51 @@ class Mean(_Reduce):
         return np.mean(x, axis=self.axes(x), keepdims=self.keepdim)
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # BEGIN SOLUTION
+        return (self.expand_grad(grad) / self.count(),)
+        # END SOLUTION
 
-class Max(_Reduce):
-    """Largest value over ``dim``. Values only (unlike torch.max(dim), which also gives indices:
-    use ``argmax`` for those)."""
+
+class _Extreme(_Reduce):
+    """Max/min: the gradient goes to the extreme elements; ties share it equally (as
+    torch.amax does), so the gradient is the same whichever tied element NumPy picked."""
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        x, out = self.saved
+        kept = out if self.keepdim else np.expand_dims(out, self.reduced)
+        # BEGIN SOLUTION
+        winners = (x == kept).astype(grad.dtype)
+        share = winners / winners.sum(axis=self.reduced, keepdims=True)
+        return (self.expand_grad(grad) * share,)
+        # END SOLUTION
+
+
+class Max(_Extreme):
+    """Largest value over ``dim``: values only (``torch.amax``); ``Tensor.max(dim)`` pairs it
+    with ``argmax`` to return ``(values, indices)`` as PyTorch does."""
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0:
             raise ValueError("max: the tensor is empty, so it has no maximum")
         # BEGIN SOLUTION
-        return np.max(x, axis=self.axes(x), keepdims=self.keepdim)
+        out = np.max(x, axis=self.axes(x), keepdims=self.keepdim)
         # END SOLUTION
+        self.save_for_backward(x, out)
+        return out
 
 
-class Min(_Reduce):
+class Min(_Extreme):
+    """Smallest value over ``dim`` (``torch.amin``)."""
+
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0:
             raise ValueError("min: the tensor is empty, so it has no minimum")
         # BEGIN SOLUTION
-        return np.min(x, axis=self.axes(x), keepdims=self.keepdim)
+        out = np.min(x, axis=self.axes(x), keepdims=self.keepdim)
         # END SOLUTION
+        self.save_for_backward(x, out)
+        return out
 
 
 class Var(_Reduce):
@@ -290,8 +532,16 @@ class Var(_Reduce):
         self.correction = correction
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         return np.var(x, axis=self.axes(x), keepdims=self.keepdim, ddof=self.correction)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (x,) = self.saved
+        centered = x - x.mean(axis=self.reduced, keepdims=True)
+        # BEGIN SOLUTION
+        return (self.expand_grad(grad) * 2 * centered / (self.count() - self.correction),)
         # END SOLUTION
 
 
@@ -304,9 +554,54 @@ class Argmax(Op):
         self.dim, self.keepdim = dim, keepdim
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        axes = normalize_dim(self.dim, x.ndim, "argmax")  # checks the range; () when 0-d
+        axes = normalize_dim(self.dim, x.ndim, self.name)  # checks the range; () when 0-d
         axis = axes[0] if self.dim is not None and axes else None
-        return np.argmax(x, axis=axis, keepdims=self.keepdim).astype(np.int64)
+        return self.find(x, axis=axis, keepdims=self.keepdim).astype(np.int64)
+
+    def find(self, x: np.ndarray, axis: int | None, keepdims: bool) -> np.ndarray:
+        return np.argmax(x, axis=axis, keepdims=keepdims)
+
+
+class Argmin(Argmax):
+    """Index of the smallest value (first on ties); int64."""
+
+    def find(self, x: np.ndarray, axis: int | None, keepdims: bool) -> np.ndarray:
+        return np.argmin(x, axis=axis, keepdims=keepdims)
+
+
+class Gather(Op):
+    """``torch.gather(x, dim, index)``: ``out[i][j] = x[index[i][j]][j]`` for dim 0, and so on.
+
+    ``index`` (int64) has as many dims as ``x``, and the result has its shape. The backward
+    scatters the gradient back with ``np.add.at``, so an element gathered twice gets the sum.
+    """
+
+    def __init__(self, dim: int) -> None:
+        self.dim = dim
+
+    def forward(self, x: np.ndarray, index: np.ndarray) -> np.ndarray:
+        if index.dtype.kind not in "iu" or index.ndim != x.ndim:
+            raise ValueError(
+                f"gather: index must be an integer tensor with as many dims as the input "
+                f"({x.ndim}), got dtype {index.dtype} and shape {index.shape}"
+            )
+        self.axis = normalize_dim(self.dim, x.ndim, "gather")[0]
+        self.input_shape = x.shape
+        self.save_for_backward(index)
+        return np.take_along_axis(x, index, axis=self.axis)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (index,) = self.saved
+        out = np.zeros(self.input_shape, dtype=grad.dtype)
+        np.add.at(out, _along_axis(index, self.axis), grad)
+        return out, None
+
+
+def _along_axis(index: np.ndarray, axis: int) -> tuple[np.ndarray, ...]:
+    """The full fancy index that ``np.take_along_axis(x, index, axis)`` reads."""
+    grids = list(np.ogrid[tuple(slice(n) for n in index.shape)])
+    grids[axis] = index
+    return tuple(grids)
 
 
 class Reshape(Op):
@@ -326,9 +621,13 @@ class Reshape(Op):
                 f"reshape: cannot reshape a tensor of shape {x.shape} "
                 f"({x.size} elements) into shape {self.shape}"
             )
+        self.input_shape = x.shape
         # BEGIN SOLUTION
         return x.reshape(self.shape)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (grad.reshape(self.input_shape),)
 
 
 class Permute(Op):
@@ -346,6 +645,11 @@ class Permute(Op):
             )
         # BEGIN SOLUTION
         return np.transpose(x, self.dims)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # BEGIN SOLUTION
+        return (np.transpose(grad, np.argsort([d % grad.ndim for d in self.dims])),)
         # END SOLUTION
 
 
@@ -374,7 +678,11 @@ class Expand(Op):
                 f"from the right, each dim must equal the target or be 1 (-1 keeps a dim), and "
                 f"new dims go in front; use reshape or unsqueeze first"
             )
+        self.input_shape = x.shape
         return np.broadcast_to(x, target)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (unbroadcast(grad, self.input_shape),)
 
 
 class GetItem(Op):
@@ -384,9 +692,27 @@ class GetItem(Op):
         self.index = index
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        self.input_shape, self.input_dtype = x.shape, x.dtype
         # BEGIN SOLUTION
         return x[self.index]
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        out = np.zeros(self.input_shape, dtype=grad.dtype)
+        # HINT: with integer-array indices an element can be picked twice; its gradient is the sum
+        # BEGIN SOLUTION
+        if is_advanced_index(self.index):
+            np.add.at(out, self.index, grad)  # accumulates repeated indices (out[i] += g does not)
+        else:
+            out[self.index] = grad
+        # END SOLUTION
+        return (out,)
+
+
+def is_advanced_index(index: Any) -> bool:
+    """True when ``index`` holds an integer or boolean array (NumPy's advanced indexing)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
 class Concatenate(Op):
@@ -409,9 +735,13 @@ class Concatenate(Op):
         axis = normalize_dim(self.dim, arrays[0].ndim, "concatenate")[0]
         if len({s[:axis] + s[axis + 1 :] for s in shapes}) != 1:
             raise ValueError(f"concatenate: shapes {shapes} differ outside dim {self.dim}")
+        self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
         # BEGIN SOLUTION
         return np.concatenate(arrays, axis=axis)
         # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return tuple(np.split(grad, np.cumsum(self.sizes)[:-1], axis=self.axis))
 
 
 class Stack(Op):
@@ -430,13 +760,24 @@ class Stack(Op):
                 f"stack: dim {self.dim} is out of range for a result with {ndim} dims "
                 f"(valid: {-ndim} to {ndim - 1})"
             )
+        self.count = len(arrays)
         # BEGIN SOLUTION
         return np.stack(arrays, axis=self.dim)
         # END SOLUTION
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        axis = self.dim % grad.ndim
+        return tuple(np.take(grad, i, axis=axis) for i in range(self.count))
+
 
 class Contiguous(Op):
-    """A C-contiguous copy (or the array itself when it already is)."""
+    """A C-contiguous copy (or the array itself when it already is, unless ``copy``)."""
+
+    def __init__(self, copy: bool = False) -> None:
+        self.copy = copy
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        return np.ascontiguousarray(x)
+        return np.array(x, order="C", copy=True) if self.copy else np.ascontiguousarray(x)
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        return (grad,)

@@ -7,12 +7,12 @@ point `tinytorch.tensor.dispatch.apply`, which module 06 extends with graph reco
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from tinytorch.tensor import ops
-from tinytorch.tensor.dispatch import apply, hooks
+from tinytorch.tensor.dispatch import Version, apply, hooks, is_grad_enabled
 
 ArrayLike = Any  # anything np.asarray accepts: nested lists, scalars, ndarrays
 Dim = ops.Dim
@@ -56,6 +56,7 @@ class Tensor:
         self.data: np.ndarray = _as_array(data, dtype)
         self.grad: Tensor | None = None
         self._node: Any = None  # set by tinytorch.autograd: the op and inputs that made this
+        self._version_counter = Version()  # increased by every in-place write
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -65,7 +66,13 @@ class Tensor:
         """A Tensor around ``array`` as it is (no dtype conversion, no copy)."""
         out = cls.__new__(cls)
         out.data, out.grad, out._node, out.requires_grad = array, None, None, False
+        out._version_counter = Version()
         return out
+
+    @property
+    def _version(self) -> int:
+        """How many in-place writes this tensor's storage has had (PyTorch's ``_version``)."""
+        return self._version_counter.value
 
     # ----------------------------------------------------------------- attributes
     @property
@@ -80,10 +87,19 @@ class Tensor:
     def dtype(self) -> np.dtype:
         return self.data.dtype
 
-    @property
-    def size(self) -> int:
+    def size(self, dim: int | None = None) -> Any:
+        """The shape (``x.size()``), or the length of one dim (``x.size(0)``), as in PyTorch."""
+        if dim is None:
+            return self.shape
+        return self.shape[ops.normalize_dim(dim, self.ndim, "size")[0]]
+
+    def numel(self) -> int:
         """Number of elements."""
         return int(self.data.size)
+
+    def dim(self) -> int:
+        """Number of dims (``ndim``)."""
+        return int(self.data.ndim)
 
     @property
     def strides(self) -> tuple[int, ...]:
@@ -105,7 +121,7 @@ class Tensor:
         return self.data
 
     def item(self) -> Any:
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(
                 f"item: only a tensor with one element can be converted to a "
                 f"Python number, this one has shape {self.shape}"
@@ -128,8 +144,38 @@ class Tensor:
         return self
 
     def detach(self) -> Tensor:
-        """The same data (shared), cut from the graph: no grad flows back through it."""
-        return Tensor._wrap(self.data)
+        """The same data (shared, with its version counter), cut from the graph."""
+        out = Tensor._wrap(self.data)
+        out._version_counter = self._version_counter
+        return out
+
+    def clone(self) -> Tensor:
+        """A copy with its own storage; gradients flow back to ``self``."""
+        return apply(ops.Contiguous(copy=True), self)
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    def long(self) -> Tensor:
+        return self.astype(np.int64)
+
+    def to(self, target: Any) -> Tensor:
+        """``x.to(np.float64)`` converts the dtype; ``x.to("cpu")`` is ``x`` (TinyTorch runs on
+        the CPU only); a GPU device raises."""
+        if isinstance(target, str):
+            if target != "cpu":
+                raise ValueError(
+                    f"to: TinyTorch runs on NumPy, on the CPU only; device {target!r} is not "
+                    f"available (use 'cpu', or a dtype such as np.float64)"
+                )
+            return self
+        return self.astype(target)
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on (needs tinytorch.autograd)."""
@@ -155,7 +201,7 @@ class Tensor:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> bool:
-        if self.size != 1:
+        if self.numel() != 1:
             raise ValueError(
                 f"bool: the truth value of a tensor of shape {self.shape} is "
                 f"ambiguous; reduce it first, e.g. (t > 0).sum() or t.max()"
@@ -224,6 +270,137 @@ class Tensor:
     def __neg__(self) -> Tensor:
         return apply(ops.Neg(), self)
 
+    def __floordiv__(self, other: ArrayLike) -> Tensor:
+        return apply(ops.FloorDivide(), self, self._lift(other))
+
+    def __rfloordiv__(self, other: ArrayLike) -> Tensor:
+        return apply(ops.FloorDivide(), self._lift(other), self)
+
+    def __mod__(self, other: ArrayLike) -> Tensor:
+        return apply(ops.Remainder(), self, self._lift(other))
+
+    def __rmod__(self, other: ArrayLike) -> Tensor:
+        return apply(ops.Remainder(), self._lift(other), self)
+
+    # PyTorch's method spellings of the operators
+    def add(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        return self + (other if alpha == 1 else self._lift(other) * alpha)
+
+    def sub(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        return self - (other if alpha == 1 else self._lift(other) * alpha)
+
+    def mul(self, other: ArrayLike) -> Tensor:
+        return self * other
+
+    def div(self, other: ArrayLike) -> Tensor:
+        return self / other
+
+    def pow(self, exponent: ArrayLike) -> Tensor:
+        return self**exponent
+
+    def matmul(self, other: ArrayLike) -> Tensor:
+        return self @ other
+
+    def neg(self) -> Tensor:
+        return -self
+
+    # ----------------------------------------------------------------- in place
+    def _check_in_place(self, name: str) -> None:
+        """Refuse an in-place write that PyTorch refuses, or that TinyTorch cannot record."""
+        if is_grad_enabled() and self.requires_grad and self._node is None:
+            raise RuntimeError(
+                f"{name}: this tensor of shape {self.shape} is a leaf that requires grad (a "
+                f"parameter?); writing into it in place would hide the write from autograd, as "
+                f"PyTorch also refuses. Update parameters inside `with no_grad():` "
+                f"(tinytorch.autograd), e.g. `with no_grad(): p -= lr * p.grad`"
+            )
+        if is_grad_enabled() and self._node is not None:
+            raise RuntimeError(
+                f"{name}: this tensor of shape {self.shape} was made by a recorded op; PyTorch "
+                f"would record the in-place write in the graph, TinyTorch does not record "
+                f"in-place ops. Write the out-of-place form (y = y + 1, where, masked_fill), or "
+                f"modify y.detach() if the graph must not see it"
+            )
+        if not self.data.flags.writeable:
+            raise ValueError(
+                f"{name}: the storage of this tensor of shape {self.shape} is read-only (a "
+                f"broadcast view made by expand?); write into a copy: x = x.contiguous()"
+            )
+
+    def _write(self, name: str, values: Any, index: Any = Ellipsis) -> Tensor:
+        """``self.data[index] = values`` (cast to this dtype), then bump the version."""
+        self._check_in_place(name)
+        values = values.data if isinstance(values, Tensor) else values
+        if np.asarray(values).dtype.kind == "f" and self.dtype.kind != "f":
+            raise TypeError(
+                f"{name}: a float result cannot be written into this {self.dtype} tensor (it "
+                f"would be truncated; PyTorch refuses too); convert first: x = x.float()"
+            )
+        if index is Ellipsis and np.shape(values) != self.shape:
+            shape = ops.broadcast_shape(name, np.shape(values), self.shape)
+            if shape != self.shape:
+                raise ValueError(
+                    f"{name}: the result has shape {shape}, but an in-place op must keep this "
+                    f"tensor's shape {self.shape}; use the out-of-place form"
+                )
+        self.data[index] = values
+        self._version_counter.value += 1
+        return self
+
+    def add_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        """``self += alpha * other`` in place; returns ``self``."""
+        return self._write("add_", self.data + _array(other) * alpha)
+
+    def sub_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+        return self._write("sub_", self.data - _array(other) * alpha)
+
+    def mul_(self, other: ArrayLike) -> Tensor:
+        return self._write("mul_", self.data * _array(other))
+
+    def div_(self, other: ArrayLike) -> Tensor:
+        return self._write("div_", self.data / _array(other))
+
+    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+        return self._write("clamp_", np.clip(self.data, min, max))
+
+    def zero_(self) -> Tensor:
+        return self._write("zero_", 0)
+
+    def fill_(self, value: float) -> Tensor:
+        return self._write("fill_", value)
+
+    def copy_(self, source: ArrayLike) -> Tensor:
+        """Copy ``source`` (broadcast to this shape) into this tensor's storage."""
+        return self._write("copy_", _array(source))
+
+    def __iadd__(self, other: ArrayLike) -> Tensor:
+        return self._write("+=", self.data + _array(other))
+
+    def __isub__(self, other: ArrayLike) -> Tensor:
+        return self._write("-=", self.data - _array(other))
+
+    def __imul__(self, other: ArrayLike) -> Tensor:
+        return self._write("*=", self.data * _array(other))
+
+    def __itruediv__(self, other: ArrayLike) -> Tensor:
+        return self._write("/=", self.data / _array(other))
+
+    # ----------------------------------------------------------------- activations (module 04)
+    def relu(self) -> Tensor:
+        return _activations().relu(self)
+
+    def sigmoid(self) -> Tensor:
+        return _activations().sigmoid(self)
+
+    def tanh(self) -> Tensor:
+        return _activations().tanh(self)
+
+    def softmax(self, dim: int) -> Tensor:
+        return _activations().softmax(self, dim)
+
+    def log_softmax(self, dim: int) -> Tensor:
+        return _activations().log_softmax(self, dim)
+
     def _compare(self, other: ArrayLike, kind: str) -> Tensor:
         return apply(ops.Compare(kind), self, self._lift(other))
 
@@ -279,11 +456,28 @@ class Tensor:
     def mean(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         return apply(ops.Mean(dim, keepdim), self)
 
-    def max(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
-        """Largest values over ``dim`` (values only; ``argmax`` gives the indices)."""
+    def max(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """As in PyTorch: ``x.max()`` is the largest value (0-d); ``x.max(dim)`` returns the pair
+        ``(values, indices)`` (a `MinMax`, so ``x.max(1).values`` and ``v, i = x.max(1)`` work).
+        ``amax`` gives the values alone, over one dim or several."""
+        if dim is None:
+            return apply(ops.Max(None, keepdim), self)
+        _single_dim(dim, "max", "amax")
+        return _values_and_indices(self, self.argmax(dim, keepdim=True), dim, keepdim)
+
+    def min(self, dim: int | None = None, keepdim: bool = False) -> Any:
+        """``x.min()`` or ``(values, indices) = x.min(dim)``, as `max`; ``amin`` for values."""
+        if dim is None:
+            return apply(ops.Min(None, keepdim), self)
+        _single_dim(dim, "min", "amin")
+        return _values_and_indices(self, self.argmin(dim, keepdim=True), dim, keepdim)
+
+    def amax(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Largest values over ``dim`` (an int, a tuple, or None for all); ties share the
+        gradient equally, as ``torch.amax``."""
         return apply(ops.Max(dim, keepdim), self)
 
-    def min(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+    def amin(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
         return apply(ops.Min(dim, keepdim), self)
 
     def var(self, dim: Dim = None, keepdim: bool = False, correction: int = 1) -> Tensor:
@@ -294,6 +488,13 @@ class Tensor:
 
     def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return apply(ops.Argmax(dim, keepdim), self)
+
+    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        return apply(ops.Argmin(dim, keepdim), self)
+
+    def gather(self, dim: int, index: ArrayLike) -> Tensor:
+        """``torch.gather``: ``out[i][j] = self[index[i][j]][j]`` for dim 0 (and so on)."""
+        return apply(ops.Gather(dim), self, index)
 
     # ----------------------------------------------------------------- shape and views
     def reshape(self, *shape: Any) -> Tensor:
@@ -367,14 +568,69 @@ class Tensor:
         return apply(ops.GetItem(_index_arrays(index)), self)
 
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
-        """In-place write into ``.data``; refused on tensors that autograd is tracking."""
-        if self.requires_grad or self._node is not None:
-            raise RuntimeError(
-                "setitem: writing in place into a tensor that requires grad "
-                "would corrupt the gradients; build a new tensor (where, cat) "
-                "or write into t.detach()"
-            )
-        self.data[_index_arrays(index)] = _as_array(value, self.dtype)
+        """In-place write (``x[0] = 5``): bumps the version, so a backward that saved ``x``
+        refuses to run; on a parameter only under ``no_grad``, as in PyTorch."""
+        self._write("setitem", _as_array(value, self.dtype), _index_arrays(index))
+
+
+class MinMax(NamedTuple):
+    """``x.max(dim)`` / ``x.min(dim)``: ``values`` and their int64 ``indices``."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _single_dim(dim: Any, name: str, alternative: str) -> None:
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(
+            f"{name}: dim must be one int (x.{name}(dim) returns values and indices, as in "
+            f"PyTorch), got {dim!r}; for the values over several dims use x.{alternative}(dim)"
+        )
+
+
+def _values_and_indices(x: Tensor, index: Tensor, dim: int, keepdim: bool) -> MinMax:
+    """The values at ``index`` (gathered, so the gradient goes to that one element even on ties,
+    as in PyTorch) and the indices, with ``dim`` dropped unless ``keepdim``."""
+    values = x.gather(dim, index)
+    if keepdim:
+        return MinMax(values, index)
+    return MinMax(values.squeeze(dim), index.squeeze(dim))
+
+
+def accumulate_grad(tensor: Tensor, grad: np.ndarray) -> None:
+    """``tensor.grad += grad``: gradients from several uses or batches add up.
+
+    The one accumulation helper: the autograd engine and every hand-written layer backward use
+    it. ``grad`` must have the tensor's shape; the stored gradient has the tensor's dtype and
+    never aliases ``grad`` (a later in-place change to ``grad`` cannot corrupt it).
+    """
+    if np.shape(grad) != tensor.shape:
+        raise ValueError(
+            f"accumulate_grad: gradient of shape {np.shape(grad)} for a tensor of shape "
+            f"{tensor.shape}; a backward must return one gradient element per element (sum "
+            f"over the batch dims)"
+        )
+    if tensor.grad is None:
+        tensor.grad = Tensor._wrap(np.array(grad, dtype=tensor.dtype))  # a copy
+    else:
+        tensor.grad = Tensor._wrap((tensor.grad.data + grad).astype(tensor.dtype, copy=False))
+
+
+def _array(value: ArrayLike) -> Any:
+    """The array inside a Tensor, or the value itself (a number or an array-like)."""
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _activations() -> Any:
+    """``tinytorch.activations.functional`` (module 04), imported when first needed."""
+    try:
+        from tinytorch.activations import functional
+    except ImportError:
+        raise ImportError(
+            "Tensor.relu/sigmoid/tanh/softmax/log_softmax are built in module 04; install "
+            "tinytorch-activations (pip install ./packages/04-activations)"
+        ) from None
+    return functional
 
 
 def _index_arrays(index: Any) -> Any:

@@ -17,12 +17,15 @@ from tinytorch.layers.lessons import (
     parameter_memory,
     parameter_memory_table,
 )
-from tinytorch.layers.linear import Dropout, Linear, accumulate_grad
+from tinytorch.layers.linear import Dropout, DropoutOp, Linear, LinearOp
 from tinytorch.layers.module import Module, Parameter
+from tinytorch.tensor import accumulate_grad
 
 __all__ = [
     "Dropout",
+    "DropoutOp",
     "Linear",
+    "LinearOp",
     "Module",
     "Parameter",
     "__version__",

@@ -1,8 +1,11 @@
-"""`Linear` and `Dropout`, each with a hand-written backward.
+"""`Linear` and `Dropout`, each an Op with a hand-written backward, run by a Module.
 
 The backward of a layer answers: given dL/d(output), what are dL/d(input) and dL/d(parameters)?
-Module 06 computes the same thing automatically; here we write it out once to see the cost:
-a Linear's backward does two matmuls of the forward's size, so training costs ~3x inference.
+We write it by hand here, as the ``backward`` of the layer's Op (`LinearOp`, `DropoutOp`); the
+Module's ``backward`` calls it and adds the parameter gradients to ``.grad``. Module 06 computes
+the same thing automatically, by calling the very same Op backward for every recorded op. The
+cost shows here: a Linear's backward does two matmuls of the forward's size, so training costs
+~3x inference.
 """
 
 from __future__ import annotations
@@ -12,25 +15,41 @@ import math
 import numpy as np
 
 from tinytorch.layers.module import Module, Parameter
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Op, Tensor, accumulate_grad
+from tinytorch.tensor.dispatch import Grads
 
 
-def accumulate_grad(param: Parameter, grad: np.ndarray) -> None:
-    """``param.grad += grad`` (gradients from several uses or batches add up).
+class LinearOp(Op):
+    """``y = x @ W.T + b`` as one Op: x ``(*, in)``, W ``(out, in)``, b ``(out,)`` -> ``(*, out)``.
 
-    ``grad`` must have the parameter's shape; the stored gradient has the parameter's dtype and
-    never aliases ``grad`` (a later in-place change to ``grad`` cannot corrupt it).
+    Saves x and W for the backward. Cost: 2*N*in*out FLOPs forward for N rows; backward two
+    matmuls of the same size (dx and dW), so a training step costs ~3x inference.
     """
-    if np.shape(grad) != param.shape:
-        raise ValueError(
-            f"accumulate_grad: gradient of shape {np.shape(grad)} for a parameter "
-            f"of shape {param.shape}; a backward must return one gradient element "
-            f"per parameter element (sum over the batch dims)"
-        )
-    if param.grad is None:
-        param.grad = Tensor(np.array(grad), dtype=param.dtype)  # a copy: never aliases grad
-    else:
-        param.grad = Tensor(param.grad.data + grad, dtype=param.dtype)
+
+    def forward(
+        self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None
+    ) -> np.ndarray:
+        self.save_for_backward(x, weight)
+        # BEGIN SOLUTION
+        out = x @ weight.T
+        return out + bias if bias is not None else out
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dy ``(*, out)`` -> (dL/dx ``(*, in)``, dL/dW ``(out, in)``, dL/db ``(out,)``)."""
+        x, weight = self.saved
+        rows = grad.reshape(-1, weight.shape[0])  # every leading dim is a batch dim
+        grad_x = grad_w = grad_b = None
+        # HINT: y = x W^T + b, so dx = g W, dW = g^T x (summed over all rows), db = sum of g
+        # BEGIN SOLUTION
+        if needs[0]:
+            grad_x = grad @ weight
+        if needs[1]:
+            grad_w = rows.T @ x.reshape(-1, weight.shape[1])
+        if len(needs) > 2 and needs[2]:
+            grad_b = rows.sum(axis=0)
+        # END SOLUTION
+        return (grad_x, grad_w, grad_b)[: len(needs)]
 
 
 class Linear(Module):
@@ -59,7 +78,6 @@ class Linear(Module):
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(generator.uniform(-bound, bound, (out_features, in_features)))
         self.bias = Parameter(generator.uniform(-bound, bound, out_features)) if bias else None
-        self._input: Tensor | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         if x.shape[-1:] != (self.in_features,):
@@ -68,32 +86,20 @@ class Linear(Module):
                 f"{x.shape}; the layer was built with in_features="
                 f"{self.in_features}"
             )
-        self._input = x
-        # BEGIN SOLUTION
-        out = x @ self.weight.T
-        return out + self.bias if self.bias is not None else out
-        # END SOLUTION
+        if self.bias is None:
+            return self.run_op(LinearOp(), x, self.weight)
+        return self.run_op(LinearOp(), x, self.weight, self.bias)
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy ``(*, out)`` -> dL/dx ``(*, in)``; adds dL/dW and dL/db to the grads."""
-        if self._input is None:
-            raise RuntimeError("Linear.backward: call forward first (backward needs its input)")
-        expected = (*self._input.shape[:-1], self.out_features)
-        if grad_output.shape != expected:
-            raise ValueError(
-                f"Linear.backward: grad_output must have the output's shape "
-                f"{expected}, got {grad_output.shape}"
-            )
-        x = self._input.data.reshape(-1, self.in_features)
-        g = np.asarray(grad_output.data).reshape(-1, self.out_features)
-        # HINT: y = x W^T + b, so dW = g^T x, db = sum of g over rows, dx = g W
+        needs = (True, True) if self.bias is None else (True, True, True)
+        grad_input, grad_weight, *grad_bias = self.op_backward(grad_output, needs)
         # BEGIN SOLUTION
-        accumulate_grad(self.weight, g.T @ x)
+        accumulate_grad(self.weight, grad_weight)
         if self.bias is not None:
-            accumulate_grad(self.bias, g.sum(axis=0))
-        grad_input = g @ self.weight.data
+            accumulate_grad(self.bias, grad_bias[0])
         # END SOLUTION
-        return Tensor(grad_input.reshape(self._input.shape), dtype=grad_input.dtype)
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         return (
@@ -102,36 +108,58 @@ class Linear(Module):
         )
 
 
+class DropoutOp(Op):
+    """Inverted dropout of x (any shape, float) with the keep-mask drawn from ``rng``.
+
+    Each element is zeroed with probability ``p`` and the rest scaled by ``1/(1-p)``, so the
+    expected value is unchanged; ``p = 1`` zeroes everything (as PyTorch). Memory: the scale
+    array (one value per element) is kept for the backward, which multiplies by it.
+    """
+
+    def __init__(self, p: float, rng: np.random.Generator) -> None:
+        self.p, self.rng = p, rng
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        # BEGIN SOLUTION
+        keep = self.rng.random(x.shape) >= self.p
+        scale = keep * (1.0 / (1.0 - self.p)) if self.p < 1.0 else np.zeros(x.shape)
+        scale = scale.astype(x.dtype)
+        # END SOLUTION
+        self.save_for_backward(scale)
+        return x * scale
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        (scale,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * scale,)
+        # END SOLUTION
+
+
 class Dropout(Module):
     """Inverted dropout: in training, zero each element with probability ``p`` and scale the rest
     by ``1/(1-p)`` so the expected value is unchanged; in eval, the identity.
 
-    x: any shape -> same shape. Memory: the mask (one value per element) is kept for backward.
+    x: any shape -> same shape. ``p`` in [0, 1]; ``p = 1`` zeroes everything, as in PyTorch.
+    Memory: the mask (one value per element) is kept by the Op for backward.
     """
 
     def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
         self.p = p
         self.rng = rng if rng is not None else np.random.default_rng()
-        self._scale: np.ndarray | None = None
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
-            self._scale = None
+            self._ctx = None
             return x
-        # BEGIN SOLUTION
-        keep = self.rng.random(x.shape) >= self.p
-        self._scale = (keep / (1.0 - self.p)).astype(x.dtype)
-        return x * Tensor(self._scale)
-        # END SOLUTION
+        return self.run_op(DropoutOp(self.p, self.rng), x)
 
     def backward(self, grad_output: Tensor) -> Tensor:
-        if self._scale is None:
+        if not self.training or self.p == 0.0:
             return grad_output
-        # BEGIN SOLUTION
-        return Tensor(grad_output.data * self._scale, dtype=grad_output.dtype)
-        # END SOLUTION
+        (grad_input,) = self.op_backward(grad_output, (True,))
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"

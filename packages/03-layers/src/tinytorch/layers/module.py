@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Op, Tensor, apply, is_grad_enabled, vjp
 
 
 class Parameter(Tensor):
@@ -33,9 +33,51 @@ class Module:
     Subclasses define ``forward(x)`` and, in modules 03-05, ``backward(grad_output)`` which
     returns the gradient with respect to the input and *accumulates* parameter gradients into
     ``param.grad`` (as autograd does). ``training`` switches layers like Dropout between modes.
+
+    A layer whose forward is one Op runs it with `run_op`, which keeps the Op (its ``ctx``:
+    what the forward saved) while grad mode is on; its ``backward`` calls `op_backward`, which
+    runs that Op's derivative, the very one autograd calls, and then lets the Op go. The layer
+    itself never stores activations: after a backward (manual or autograd's, which releases
+    every recorded Op) or a forward under ``no_grad``, it holds only parameters and buffers.
     """
 
     training: bool = True
+    _ctx: Op | None = None
+    _ctx_shape: tuple[int, ...] = ()
+
+    def run_op(self, op: Op, *inputs: Any) -> Tensor:
+        """``apply(op, *inputs)``, keeping ``op`` for `op_backward` while grad mode is on."""
+        self._ctx = None  # drop the last step's saved arrays before computing new ones
+        out = apply(op, *inputs)
+        if is_grad_enabled():
+            self._ctx, self._ctx_shape = op, out.shape
+        return out
+
+    def op_backward(
+        self, grad_output: Tensor, needs: tuple[bool, ...]
+    ) -> tuple[np.ndarray | None, ...]:
+        """The gradients of the inputs of the Op the last forward ran, from dL/d(output).
+
+        ``needs[i]`` says whether input i wants its gradient. The Op is released afterwards,
+        as autograd releases the graph: a second backward needs a new forward.
+        """
+        name = type(self).__name__
+        if self._ctx is None or self._ctx.released:
+            raise RuntimeError(
+                f"{name}.backward: call forward first, with grad mode on (a forward under "
+                f"no_grad() keeps nothing, and a backward, manual or autograd's, releases what "
+                f"the forward saved)"
+            )
+        grad = np.asarray(grad_output.data)
+        if grad.shape != self._ctx_shape:
+            raise ValueError(
+                f"{name}.backward: grad_output has shape {grad.shape}, but the forward output "
+                f"had shape {self._ctx_shape}; pass dL/dy for the output of the last forward"
+            )
+        op, self._ctx = self._ctx, None
+        grads = vjp(op, grad, needs)
+        op.release()
+        return grads
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
@@ -102,7 +144,7 @@ class Module:
 
     def num_parameters(self) -> int:
         """Total number of trainable scalars."""
-        return sum(p.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
 
     # ----------------------------------------------------------------- modes and grads
     def train(self, mode: bool = True) -> Module:

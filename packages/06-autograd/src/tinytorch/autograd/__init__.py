@@ -11,14 +11,12 @@ engine at the Tensor dispatch point (`tinytorch.tensor.install_autograd`).
     Tensor([2., 4., 6.], dtype=float32)
 """
 
-from tinytorch.autograd import activation_rules, rules
 from tinytorch.autograd.__about__ import __version__
 from tinytorch.autograd.checkpoint import Checkpoint, checkpoint
 from tinytorch.autograd.engine import (
     Node,
     backward,
     enable_grad,
-    is_grad_enabled,
     live_node_count,
     no_grad,
     record,
@@ -26,17 +24,15 @@ from tinytorch.autograd.engine import (
     topological_order,
 )
 from tinytorch.autograd.lessons import checkpoint_memory, deep_mlp, graph_stats
-from tinytorch.autograd.rules import RULES, register_rule, rule_for, unbroadcast
-from tinytorch.tensor import install_autograd
+from tinytorch.tensor import install_autograd, is_grad_enabled
+from tinytorch.tensor.ops import unbroadcast
 
 install_autograd(record, backward)
 
 __all__ = [
-    "RULES",
     "Checkpoint",
     "Node",
     "__version__",
-    "activation_rules",
     "backward",
     "checkpoint",
     "checkpoint_memory",
@@ -47,9 +43,6 @@ __all__ = [
     "live_node_count",
     "no_grad",
     "record",
-    "register_rule",
-    "rule_for",
-    "rules",
     "set_grad_enabled",
     "topological_order",
     "unbroadcast",

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 
 from tinytorch.autograd.engine import backward, enable_grad, no_grad
-from tinytorch.autograd.rules import register_rule
 from tinytorch.tensor import Op, Tensor, apply
+from tinytorch.tensor.dispatch import Grads
 
 
 class Checkpoint(Op):
@@ -34,8 +34,28 @@ class Checkpoint(Op):
 
     def forward(self, *arrays: np.ndarray) -> np.ndarray:
         self._generator_states = [g.bit_generator.state for g in self._generators]
+        self.save_for_backward(*arrays[: self.n_inputs])  # the segment's inputs, nothing inside
         with no_grad():
             return self.fn(*(Tensor._wrap(a) for a in arrays[: self.n_inputs])).data
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """Run ``fn`` again with recording on, and backpropagate ``grad`` through that graph."""
+        current = [generator.bit_generator.state for generator in self._generators]
+        for generator, state in zip(self._generators, self._generator_states, strict=True):
+            generator.bit_generator.state = state  # replay the forward's random draws
+        # BEGIN SOLUTION
+        leaves = [
+            Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
+            for a, need in zip(self.saved, needs[: self.n_inputs], strict=True)
+        ]
+        with enable_grad():
+            recomputed = self.fn(*leaves)
+        backward(recomputed, Tensor._wrap(grad))  # parameters inside fn receive their .grad here
+        input_grads = tuple(leaf.grad.data if leaf.grad is not None else None for leaf in leaves)
+        # END SOLUTION
+        for generator, state in zip(self._generators, current, strict=True):
+            generator.bit_generator.state = state
+        return input_grads + (None,) * (len(needs) - self.n_inputs)
 
 
 def module_generators(fn: Any) -> list[np.random.Generator]:
@@ -46,26 +66,6 @@ def module_generators(fn: Any) -> list[np.random.Generator]:
         if isinstance(generator, np.random.Generator):
             found[id(generator)] = generator
     return list(found.values())
-
-
-@register_rule(Checkpoint)
-def _checkpoint(op: Any, g: np.ndarray, inputs: Any, out: np.ndarray, needs: Any) -> Any:
-    current = [generator.bit_generator.state for generator in op._generators]
-    for generator, state in zip(op._generators, op._generator_states, strict=True):
-        generator.bit_generator.state = state  # replay the forward's random draws
-    # BEGIN SOLUTION
-    leaves = [
-        Tensor._wrap(a).requires_grad_(need and a.dtype.kind == "f")
-        for a, need in zip(inputs[: op.n_inputs], needs[: op.n_inputs], strict=True)
-    ]
-    with enable_grad():
-        recomputed = op.fn(*leaves)
-    backward(recomputed, Tensor._wrap(g))  # parameters inside fn receive their .grad here
-    input_grads = tuple(leaf.grad.data if leaf.grad is not None else None for leaf in leaves)
-    # END SOLUTION
-    for generator, state in zip(op._generators, current, strict=True):
-        generator.bit_generator.state = state
-    return input_grads + (None,) * (len(inputs) - op.n_inputs)
 
 
 def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:

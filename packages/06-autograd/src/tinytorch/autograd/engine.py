@@ -4,13 +4,16 @@ Forward: the dispatch point hands every op to `record`. When grad mode is on and
 requires grad, the output gets a `Node` (the op and its input Tensors) and requires grad too.
 
 Backward: `backward(root)` orders the graph topologically with an explicit stack (no recursion,
-so a 10,000-op chain is fine), then visits each tensor once, root first, calling the derivative
-rule of its op (`tinytorch.autograd.rules`) to turn the gradient of the output into gradients of
-the inputs, summing the contributions of every use. Leaves that require grad receive the sum in
-``.grad`` (accumulating across backward calls). Cost: one rule call per node, O(nodes + edges).
+so a 10,000-op chain is fine), then visits each tensor once, root first, calling its op's own
+derivative (``op.backward`` through `tinytorch.tensor.vjp`, which first checks that nothing the
+op saved was modified in place) to turn the gradient of the output into gradients of the inputs,
+summing the contributions of every use. Leaves that require grad receive the sum in ``.grad``
+(accumulating across backward calls). Cost: one derivative call per node, O(nodes + edges).
 
-Memory: the graph keeps every input of every recorded op alive. After backward the graph is
-freed (``retain_graph=False``) so that memory returns to what the caller holds.
+Memory: the graph keeps the recorded ops alive, and each op what its forward saved (inputs, the
+output, masks, column matrices). After backward the graph is freed (``retain_graph=False``):
+every op releases what it saved, so memory returns to what the caller holds, and a layer that
+kept its op for a hand-written backward holds no activation either.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from tinytorch.tensor import Op, Tensor
+from tinytorch.tensor import Op, Tensor, accumulate_grad, vjp
+from tinytorch.tensor.dispatch import set_grad_mode
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +33,7 @@ class Node:
     """How a tensor was made: ``op`` applied to ``inputs``. Freed (emptied) after backward."""
 
     __slots__ = ("inputs", "op")
-    live = 0  # Nodes currently alive: a leak check for training loops
+    live = 0  # Nodes alive and not yet freed: a leak check for training loops
 
     def __init__(self, op: Op, inputs: tuple[Tensor, ...]) -> None:
         self.op: Op | None = op
@@ -37,33 +41,33 @@ class Node:
         Node.live += 1
 
     def __del__(self) -> None:
-        Node.live -= 1
+        if self.inputs is not None:
+            Node.live -= 1
 
     @property
     def freed(self) -> bool:
         return self.inputs is None
 
     def free(self) -> None:
+        """Release what the op saved and forget the inputs (the graph's memory)."""
+        if self.inputs is None:
+            return
+        assert self.op is not None
+        self.op.release()
         self.op, self.inputs = None, None
+        Node.live -= 1
 
     def __repr__(self) -> str:
         return f"Node({self.op!r})" if not self.freed else "Node(<freed>)"
 
 
 def live_node_count() -> int:
-    """How many graph nodes exist right now (should not grow across training steps)."""
+    """How many graph nodes are live (recorded, not yet freed by a backward) right now; it
+    should not grow across training steps."""
     return Node.live
 
 
 # --------------------------------------------------------------------- grad mode
-class _GradMode:
-    enabled = True
-
-
-def is_grad_enabled() -> bool:
-    return _GradMode.enabled
-
-
 class set_grad_enabled:
     """Context manager and decorator that turns graph recording on or off inside it."""
 
@@ -72,11 +76,10 @@ class set_grad_enabled:
         self.previous: list[bool] = []
 
     def __enter__(self) -> None:
-        self.previous.append(_GradMode.enabled)
-        _GradMode.enabled = self.mode
+        self.previous.append(set_grad_mode(self.mode))
 
     def __exit__(self, *exc: object) -> None:
-        _GradMode.enabled = self.previous.pop()
+        set_grad_mode(self.previous.pop())
 
     def __call__(self, fn: F) -> F:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -104,9 +107,10 @@ class enable_grad(set_grad_enabled):
 
 # --------------------------------------------------------------------- recording
 def record(op: Op, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-    """The recorder installed at the dispatch point: link ``output`` to ``op`` and ``inputs``."""
+    """The recorder installed at the dispatch point (called only while grad mode is on): link
+    ``output`` to ``op`` and ``inputs`` when an input requires grad."""
     # BEGIN SOLUTION
-    if _GradMode.enabled and any(t.requires_grad for t in inputs):
+    if any(t.requires_grad for t in inputs):
         output.requires_grad = True
         output._node = Node(op, inputs)
     # END SOLUTION
@@ -148,8 +152,6 @@ def topological_order(root: Tensor) -> list[Tensor]:
 
 def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = False) -> None:
     """Accumulate d(root)/d(leaf) * grad into ``leaf.grad`` for every leaf requiring grad."""
-    from tinytorch.autograd.rules import rule_for
-
     if not root.requires_grad:
         raise RuntimeError(
             "backward: this tensor does not require grad and has no graph; "
@@ -157,7 +159,7 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
             "it was not computed under no_grad()"
         )
     if grad is None:
-        if root.size != 1:
+        if root.numel() != 1:
             raise RuntimeError(
                 f"backward: grad can be implied only for a scalar output, this "
                 f"one has shape {root.shape}; pass grad= of that shape, or "
@@ -179,13 +181,11 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
             continue  # only reachable through ops whose rule gave no gradient
         node = tensor._node
         if node is None:
-            accumulate(tensor, g)
+            accumulate_grad(tensor, g)
             continue
         inputs = node.inputs
         needs = tuple(t.requires_grad for t in inputs)
-        input_grads = rule_for(node.op)(
-            node.op, g, tuple(t.data for t in inputs), tensor.data, needs
-        )
+        input_grads = vjp(node.op, g, needs)
         for t, need, gi in zip(inputs, needs, input_grads, strict=True):
             if need and gi is not None:
                 previous = grads.get(id(t))
@@ -195,9 +195,3 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
         for tensor in order:
             if tensor._node is not None:
                 tensor._node.free()
-
-
-def accumulate(leaf: Tensor, grad: np.ndarray) -> None:
-    """``leaf.grad += grad`` (a new array, so earlier ``.grad`` objects are not mutated)."""
-    grad = np.asarray(grad, dtype=leaf.dtype).reshape(leaf.shape)
-    leaf.grad = Tensor._wrap(grad.copy() if leaf.grad is None else leaf.grad.data + grad)
