@@ -9,8 +9,8 @@
     >>> layer.backward(Tensor([1.0, 1.0, 1.0]))
     Tensor([0.25, 0.  , 0.  ], dtype=float32)
 
-The Op classes (forward math, options as attributes) and the backward functions (local
-derivatives, shared with autograd) are in `tinytorch.activations.ops`.
+The Op classes (forward math and its local derivative side by side, the one autograd also
+calls) are in `tinytorch.activations.ops`.
 """
 
 from tinytorch.activations import ops
@@ -34,22 +34,23 @@ from tinytorch.activations.lessons import (
     activation_cost,
     saturation_report,
 )
-from tinytorch.activations.modules import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from tinytorch.activations.ops import (
-    ACTIVATION_OPS,
-    gelu_backward,
-    leaky_relu_backward,
-    log_softmax_backward,
-    relu_backward,
-    sigmoid_backward,
-    softmax_backward,
-    tanh_backward,
+from tinytorch.activations.modules import (
+    GELU,
+    Activation,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
 )
+from tinytorch.activations.ops import ACTIVATION_OPS
 from tinytorch.activations.special import erf
 
 __all__ = [
     "ACTIVATION_OPS",
     "GELU",
+    "Activation",
     "ActivationCost",
     "LeakyReLU",
     "LogSoftmax",
@@ -62,23 +63,16 @@ __all__ = [
     "activation_cost",
     "erf",
     "gelu",
-    "gelu_backward",
     "leaky_relu",
     "leaky_relu_",
-    "leaky_relu_backward",
     "log_softmax",
-    "log_softmax_backward",
     "ops",
     "relu",
     "relu_",
-    "relu_backward",
     "saturation_report",
     "sigmoid",
     "sigmoid_",
-    "sigmoid_backward",
     "softmax",
-    "softmax_backward",
     "tanh",
     "tanh_",
-    "tanh_backward",
 ]

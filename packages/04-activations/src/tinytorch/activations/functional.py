@@ -3,13 +3,12 @@
 ``relu(x)`` builds the Op and runs it through the dispatch point ``apply``: a new Tensor, and
 (once module 06 is imported) a recorded graph node. ``relu_(x)`` writes the result into
 ``x.data`` and returns ``x``: no second array stays alive, which halves the activation memory
-of a layer. In-place is refused on a tensor that autograd tracks (``requires_grad`` or made by a
-recorded op), because overwriting a value that a backward rule saved corrupts the gradients.
+of a layer. In-place is refused on a tensor that autograd tracks (TinyTorch does not record
+in-place ops); on any other tensor it increases the version counter, so a backward that saved
+the old values raises instead of computing a wrong gradient.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from tinytorch.activations.ops import (
     ActivationOp,
@@ -21,7 +20,7 @@ from tinytorch.activations.ops import (
     SoftmaxOp,
     TanhOp,
 )
-from tinytorch.tensor import Tensor, apply
+from tinytorch.tensor import Tensor, apply, is_grad_enabled
 
 
 def relu(x: Tensor) -> Tensor:
@@ -60,26 +59,20 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 
 def _write_in_place(x: Tensor, op: ActivationOp) -> Tensor:
-    """Compute ``op`` on ``x.data`` and store the result in ``x.data``; return ``x``."""
-    name = op.name
+    """Compute ``op`` on ``x.data`` and store the result in ``x``'s storage (a version bump,
+    so a backward that saved ``x`` refuses to run); return ``x``."""
     if not isinstance(x, Tensor):
         raise TypeError(
-            f"{name}_: expected a Tensor to modify in place, got {type(x).__name__}; use "
-            f"{name}(x) for a new tensor"
+            f"{op.name}_: expected a Tensor to modify in place, got {type(x).__name__}; use "
+            f"{op.name}(x) for a new tensor"
         )
-    if x.requires_grad or not x.is_leaf:
+    if x.requires_grad and is_grad_enabled():
         raise RuntimeError(
-            f"{name}_: this tensor of shape {x.shape} requires grad (or was made by a recorded "
-            f"op); writing the result into it would overwrite values that autograd saved for "
-            f"backward and corrupt the gradients. Use the out-of-place {name}(x)"
+            f"{op.name}_: this tensor of shape {x.shape} requires grad; TinyTorch does not "
+            f"record in-place ops (PyTorch would, for a non-leaf), so writing the result into "
+            f"it would hide the op from autograd. Use the out-of-place {op.name}(x)"
         )
-    if not x.data.flags.writeable:
-        raise ValueError(
-            f"{name}_: the storage of this tensor of shape {x.shape} is read-only (a broadcast "
-            f"view made by expand?); use {name}(x), or {name}_(x.contiguous())"
-        )
-    np.copyto(x.data, op.forward(x.data))
-    return x
+    return x._write(f"{op.name}_", op.forward(x.data))
 
 
 def relu_(x: Tensor) -> Tensor:

@@ -109,8 +109,10 @@ def saturation_report(
     values = np.asarray(x, dtype=np.float64)
     if values.size == 0:
         raise ValueError("saturation_report: x is empty; give at least one pre-activation")
-    op = _ELEMENTWISE[activation]
-    local = np.abs(op.vjp(values, op.forward(values), np.ones_like(values)))
+    op = type(_ELEMENTWISE[activation])()  # a fresh Op: forward saves what backward reads
+    op.forward(values)
+    (local,) = op.backward(np.ones_like(values), (True,))
+    local = np.abs(local)
     return SaturationReport(
         activation=activation,
         threshold=threshold,

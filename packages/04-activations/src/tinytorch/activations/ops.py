@@ -1,17 +1,14 @@
-"""The activation Ops (forward on NumPy arrays) and their local derivatives (backward functions).
+"""The activation Ops: each holds its forward and its local derivative side by side.
 
-Each activation is two pieces of math, side by side:
+``forward(x)`` computes ``y`` on NumPy arrays and saves what the derivative reads;
+``backward(grad, needs)`` turns dL/dy into dL/dx. The functions and Modules run the Op through
+the dispatch point ``tinytorch.tensor.apply`` (where module 06 records it); a Module's
+hand-written ``backward`` calls the Op's ``backward``, and so does autograd: both paths run the
+same lines, so they agree by construction.
 
-- an `Op` subclass whose ``forward(x)`` computes ``y``; the functions and Modules run it through
-  the dispatch point ``tinytorch.tensor.apply``, where module 06 records it;
-- a plain function ``<name>_backward(x, y, grad_output, ...)`` that turns dL/dy into dL/dx. The
-  Modules' hand-written ``backward`` calls it, and so does the Op's ``vjp`` (vector-Jacobian
-  product), the hook autograd uses: both paths run the same lines, so they agree by construction.
-
-A backward function reads only what it needs: ReLU, Sigmoid, Tanh, Softmax and LogSoftmax read
-the output ``y`` (``x`` may be None), LeakyReLU and GELU read the input ``x`` (``y`` may be None).
-Which one a layer keeps alive between forward and backward is a memory decision (see
-`tinytorch.activations.lessons.activation_cost`).
+A derivative reads only what it needs: ReLU, Sigmoid, Tanh, Softmax and LogSoftmax save the
+output ``y``, LeakyReLU and GELU the input ``x``. Which one stays alive between forward and
+backward is a memory decision (see `tinytorch.activations.lessons.activation_cost`).
 
 Shapes: every activation maps any shape to the same shape and keeps the float dtype; Softmax and
 LogSoftmax normalise along ``dim``. Costs are per element of the input.
@@ -25,6 +22,7 @@ import numpy as np
 
 from tinytorch.activations.special import erf
 from tinytorch.tensor import Op
+from tinytorch.tensor.dispatch import Grads
 from tinytorch.tensor.ops import normalize_dim
 
 GELU_APPROXIMATIONS = ("none", "tanh")
@@ -53,10 +51,6 @@ class ActivationOp(Op):
     def name(self) -> str:
         return self.function
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        """dL/dx from the input ``x``, the output ``y`` and dL/dy (this op's backward function)."""
-        raise NotImplementedError(f"{type(self).__name__}.vjp is not implemented")
-
 
 # --------------------------------------------------------------------- ReLU
 class ReLUOp(ActivationOp):
@@ -74,23 +68,22 @@ class ReLUOp(ActivationOp):
                 f"x.astype(np.float32)"
             )
         # BEGIN SOLUTION
-        return np.maximum(x, 0)
+        y = np.maximum(x, 0)
         # END SOLUTION
+        self.save_for_backward(y)
+        return y
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return relu_backward(x, y, grad_output)
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = dL/dy where y > 0, else 0 (the derivative at 0 is taken as 0, as in PyTorch).
 
-
-def relu_backward(x: np.ndarray | None, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-    """dL/dx = dL/dy where y > 0, else 0 (the derivative at 0 is taken as 0, as in PyTorch).
-
-    Reads only the output: y > 0 exactly where x > 0, so an in-place ReLU (which overwrites x
-    with y) can still be differentiated.
-    """
-    # HINT: the mask y > 0 is where the gradient passes through
-    # BEGIN SOLUTION
-    return grad_output * (y > 0)
-    # END SOLUTION
+        Reads only the output: y > 0 exactly where x > 0, so an in-place ReLU (which overwrites
+        x with y) can still be differentiated.
+        """
+        (y,) = self.saved
+        # HINT: the mask y > 0 is where the gradient passes through
+        # BEGIN SOLUTION
+        return (grad * (y > 0),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- LeakyReLU
@@ -105,21 +98,17 @@ class LeakyReLUOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         return np.where(x > 0, x, x * self.negative_slope)
         # END SOLUTION
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return leaky_relu_backward(x, y, grad_output, self.negative_slope)
-
-
-def leaky_relu_backward(
-    x: np.ndarray, y: np.ndarray | None, grad_output: np.ndarray, negative_slope: float = 0.01
-) -> np.ndarray:
-    """dL/dx = dL/dy where x > 0, else ``negative_slope * dL/dy``. Reads only the input."""
-    # BEGIN SOLUTION
-    return np.where(x > 0, grad_output, grad_output * negative_slope)
-    # END SOLUTION
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = dL/dy where x > 0, else ``negative_slope * dL/dy``. Reads only the input."""
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        return (np.where(x > 0, grad, grad * self.negative_slope),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- Sigmoid
@@ -138,18 +127,17 @@ class SigmoidOp(ActivationOp):
         # HINT: z = exp(-|x|) never overflows; sigmoid(x) = 1/(1+z) if x >= 0 else z/(1+z)
         # BEGIN SOLUTION
         z = np.exp(-np.abs(x))
-        return np.where(x >= 0, 1.0, z) / (1.0 + z)
+        y = np.where(x >= 0, 1.0, z) / (1.0 + z)
         # END SOLUTION
+        self.save_for_backward(y)
+        return y
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return sigmoid_backward(x, y, grad_output)
-
-
-def sigmoid_backward(x: np.ndarray | None, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-    """dL/dx = dL/dy * y * (1 - y). Reads only the output; at most 0.25 (at x = 0)."""
-    # BEGIN SOLUTION
-    return grad_output * y * (1.0 - y)
-    # END SOLUTION
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = dL/dy * y * (1 - y). Reads only the output; at most 0.25 (at x = 0)."""
+        (y,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * y * (1.0 - y),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- Tanh
@@ -161,18 +149,17 @@ class TanhOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         # BEGIN SOLUTION
-        return np.tanh(x)
+        y = np.tanh(x)
         # END SOLUTION
+        self.save_for_backward(y)
+        return y
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return tanh_backward(x, y, grad_output)
-
-
-def tanh_backward(x: np.ndarray | None, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-    """dL/dx = dL/dy * (1 - y^2). Reads only the output; at most 1 (at x = 0)."""
-    # BEGIN SOLUTION
-    return grad_output * (1.0 - y * y)
-    # END SOLUTION
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = dL/dy * (1 - y^2). Reads only the output; at most 1 (at x = 0)."""
+        (y,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * (1.0 - y * y),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- GELU
@@ -197,6 +184,7 @@ class GELUOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
+        self.save_for_backward(x)
         # BEGIN SOLUTION
         if self.approximate == "tanh":
             u = np.clip(x, -10.0, 10.0)
@@ -204,30 +192,26 @@ class GELUOp(ActivationOp):
         return 0.5 * x * (1.0 + erf(x / _SQRT_2))
         # END SOLUTION
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return gelu_backward(x, y, grad_output, self.approximate)
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = dL/dy * GELU'(x). Reads only the input.
 
-
-def gelu_backward(
-    x: np.ndarray, y: np.ndarray | None, grad_output: np.ndarray, approximate: str = "none"
-) -> np.ndarray:
-    """dL/dx = dL/dy * GELU'(x). Reads only the input.
-
-    Exact: ``GELU'(x) = Phi(x) + x * phi(x)``, phi the normal density ``exp(-x^2/2)/sqrt(2 pi)``.
-    Tanh form, with ``t = tanh(k (x + c x^3))``: ``(1 + t)/2 + x/2 (1 - t^2) k (1 + 3 c x^2)``.
-    """
-    # BEGIN SOLUTION
-    if approximate == "tanh":
-        u = np.clip(x, -10.0, 10.0)  # where |x| > 10, 1 - t^2 == 0 exactly: the term vanishes
-        t = np.tanh(_SQRT_2_OVER_PI * (u + _GELU_CUBIC * u * u * u))
-        slope = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * u * u)
-        return grad_output * (0.5 * (1.0 + t) + 0.5 * u * (1.0 - t * t) * slope)
-    cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
-    # phi(x) underflows to 0 beyond |x| = 40: clipping changes nothing, and x^2 stays finite
-    u = np.clip(x, -40.0, 40.0)
-    pdf = _INV_SQRT_2PI * np.exp(-0.5 * u * u)
-    return grad_output * (cdf + u * pdf)
-    # END SOLUTION
+        Exact: ``GELU'(x) = Phi(x) + x * phi(x)``, phi the normal density
+        ``exp(-x^2/2)/sqrt(2 pi)``. Tanh form, with ``t = tanh(k (x + c x^3))``:
+        ``(1 + t)/2 + x/2 (1 - t^2) k (1 + 3 c x^2)``.
+        """
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        if self.approximate == "tanh":
+            u = np.clip(x, -10.0, 10.0)  # where |x| > 10, 1 - t^2 == 0 exactly: no term
+            t = np.tanh(_SQRT_2_OVER_PI * (u + _GELU_CUBIC * u * u * u))
+            slope = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_CUBIC * u * u)
+            return (grad * (0.5 * (1.0 + t) + 0.5 * u * (1.0 - t * t) * slope),)
+        cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
+        # phi(x) underflows to 0 beyond |x| = 40: clipping changes nothing, x^2 stays finite
+        u = np.clip(x, -40.0, 40.0)
+        pdf = _INV_SQRT_2PI * np.exp(-0.5 * u * u)
+        return (grad * (cdf + u * pdf),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- Softmax
@@ -248,28 +232,26 @@ class SoftmaxOp(ActivationOp):
         require_float(self.function, x)
         axes = normalize_dim(self.dim, x.ndim, self.function)
         if x.size == 0:
+            self.save_for_backward(x)
             return x.copy()
         # BEGIN SOLUTION
         e = np.exp(x - x.max(axis=axes, keepdims=True))
-        return e / e.sum(axis=axes, keepdims=True)
+        y = e / e.sum(axis=axes, keepdims=True)
         # END SOLUTION
+        self.save_for_backward(y)
+        return y
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return softmax_backward(x, y, grad_output, self.dim)
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = y * (g - sum(g * y, dim)) with g = dL/dy. Reads only the output.
 
-
-def softmax_backward(
-    x: np.ndarray | None, y: np.ndarray, grad_output: np.ndarray, dim: int = -1
-) -> np.ndarray:
-    """dL/dx = y * (g - sum(g * y, dim)) with g = dL/dy. Reads only the output.
-
-    The Jacobian of a softmax over n values is the n x n matrix ``diag(y) - y y^T``; this
-    product with it costs O(n) per slice instead of O(n^2), and never builds the matrix.
-    """
-    axes = normalize_dim(dim, y.ndim, "softmax_backward")
-    # BEGIN SOLUTION
-    return y * (grad_output - (grad_output * y).sum(axis=axes, keepdims=True))
-    # END SOLUTION
+        The Jacobian of a softmax over n values is the n x n matrix ``diag(y) - y y^T``; this
+        product with it costs O(n) per slice instead of O(n^2), and never builds the matrix.
+        """
+        (y,) = self.saved
+        axes = normalize_dim(self.dim, y.ndim, self.function)
+        # BEGIN SOLUTION
+        return (y * (grad - (grad * y).sum(axis=axes, keepdims=True)),)
+        # END SOLUTION
 
 
 # --------------------------------------------------------------------- LogSoftmax
@@ -290,25 +272,23 @@ class LogSoftmaxOp(ActivationOp):
         require_float(self.function, x)
         axes = normalize_dim(self.dim, x.ndim, self.function)
         if x.size == 0:
+            self.save_for_backward(x)
             return x.copy()
         # BEGIN SOLUTION
         shifted = x - x.max(axis=axes, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=axes, keepdims=True))
+        y = shifted - np.log(np.exp(shifted).sum(axis=axes, keepdims=True))
         # END SOLUTION
+        self.save_for_backward(y)
+        return y
 
-    def vjp(self, x: np.ndarray, y: np.ndarray, grad_output: np.ndarray) -> np.ndarray:
-        return log_softmax_backward(x, y, grad_output, self.dim)
-
-
-def log_softmax_backward(
-    x: np.ndarray | None, y: np.ndarray, grad_output: np.ndarray, dim: int = -1
-) -> np.ndarray:
-    """dL/dx = g - softmax(x) * sum(g, dim) with g = dL/dy and softmax(x) = exp(y) (y <= 0, so
-    exp never overflows). Reads only the output."""
-    axes = normalize_dim(dim, y.ndim, "log_softmax_backward")
-    # BEGIN SOLUTION
-    return grad_output - np.exp(y) * grad_output.sum(axis=axes, keepdims=True)
-    # END SOLUTION
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g - softmax(x) * sum(g, dim) with g = dL/dy and softmax(x) = exp(y) (y <= 0,
+        so exp never overflows). Reads only the output."""
+        (y,) = self.saved
+        axes = normalize_dim(self.dim, y.ndim, self.function)
+        # BEGIN SOLUTION
+        return (grad - np.exp(y) * grad.sum(axis=axes, keepdims=True),)
+        # END SOLUTION
 
 
 ACTIVATION_OPS: tuple[type[ActivationOp], ...] = (

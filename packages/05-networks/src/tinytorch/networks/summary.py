@@ -47,7 +47,7 @@ def _run(module: Module, name: str, x: Tensor, rows: list[LayerSummary], seen: s
             name=name or "(model)",
             type=type(module).__name__,
             output_shape=out.shape,
-            parameters=sum(p.size for p in params),
+            parameters=sum(p.numel() for p in params),
             param_bytes=sum(p.nbytes for p in params),
             output_bytes=out.nbytes,
         )

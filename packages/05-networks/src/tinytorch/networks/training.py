@@ -44,7 +44,7 @@ def mse_loss_grad(prediction: Tensor, target: Tensor) -> Tensor:
     _check_same_shape("mse_loss_grad", prediction, target)
     # HINT: each element's term (p - t)**2 / N has derivative 2 (p - t) / N
     # BEGIN SOLUTION
-    return Tensor(2.0 * (prediction.data - target.data) / prediction.size, prediction.dtype)
+    return Tensor(2.0 * (prediction.data - target.data) / prediction.numel(), prediction.dtype)
     # END SOLUTION
 
 

@@ -7,12 +7,13 @@
     >>> MaxPool2d(2)(conv(Tensor(np.ones((2, 3, 32, 32))))).shape
     (2, 8, 16, 16)
 
-Importing this package switches autograd on (it imports `tinytorch.autograd`) and registers a
-derivative rule for each of its Ops (`tinytorch.spatial.rules`). The Ops and their backward
-functions are in `tinytorch.spatial.ops`; the loop oracles in `tinytorch.spatial.naive`.
+Importing this package switches autograd on (it imports `tinytorch.autograd`). The Ops, each
+with its forward and backward side by side, are in `tinytorch.spatial.ops`; the loop oracles in
+`tinytorch.spatial.naive`.
 """
 
-from tinytorch.spatial import ops, rules
+import tinytorch.autograd  # noqa: F401  (switches autograd on, as every package from 06 does)
+from tinytorch.spatial import ops
 from tinytorch.spatial.__about__ import __version__
 from tinytorch.spatial.functional import (
     avg_pool2d,
@@ -79,5 +80,4 @@ __all__ = [
     "max_pool2d",
     "max_pool2d_naive",
     "ops",
-    "rules",
 ]

@@ -1,7 +1,7 @@
 """The spatial operations on Tensors, ``torch.nn.functional`` style.
 
 Each function builds its Op and runs it through the dispatch point ``apply``: a new Tensor, and
-(module 06 is on) a recorded graph node whose derivative rule is in `tinytorch.spatial.rules`.
+(module 06 is on) a recorded graph node, differentiated by the Op's own ``backward``.
 Argument names, orders and defaults are PyTorch's.
 """
 
@@ -72,43 +72,52 @@ def global_avg_pool2d(x: Tensor) -> Tensor:
     return x.mean(dim=(2, 3))
 
 
-def batch_norm_op(
+def make_batch_norm_op(
     x: Tensor,
     running_mean: Tensor | None,
     running_var: Tensor | None,
-    weight: Tensor | None = None,
-    bias: Tensor | None = None,
-    training: bool = False,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> tuple[Tensor, BatchNormOp]:
-    """`batch_norm`, also returning the Op (a Module keeps it for its manual backward)."""
+    weight: Tensor | None,
+    bias: Tensor | None,
+    training: bool,
+    eps: float,
+) -> BatchNormOp:
+    """A `BatchNormOp` for ``x``, after checking the arguments."""
     if (weight is None) != (bias is None):
         raise ValueError("batch_norm: give both weight and bias, or neither")
-    if training and x.ndim >= 2 and x.size // max(x.shape[1], 1) <= 1:
+    if training and x.ndim >= 2 and x.numel() // max(x.shape[1], 1) <= 1:
         raise ValueError(
             f"batch_norm: expected more than 1 value per channel when training, got input of "
             f"shape {x.shape}; use a batch of at least 2 (or eval mode)"
         )
-    op = BatchNormOp(
+    return BatchNormOp(
         training,
         eps,
         None if running_mean is None else running_mean.data,
         None if running_var is None else running_var.data,
     )
-    out = apply(op, x) if weight is None else apply(op, x, weight, bias)
+
+
+def update_running_stats(
+    op: BatchNormOp,
+    count: int,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    momentum: float,
+) -> None:
+    """Fold the batch statistics the training forward of ``op`` measured (over ``count`` values
+    per channel) into the running ones, in place; then let ``op`` forget them."""
+    if op.batch_mean is None or op.batch_var is None:
+        return
     # HINT: PyTorch keeps running stats of the UNBIASED batch variance (m/(m-1) times the
     # HINT: biased one used to normalise): new = (1 - momentum) * old + momentum * batch
     # BEGIN SOLUTION
-    if training and op.batch_mean is not None and op.batch_var is not None:
-        count = x.size // x.shape[1]
-        if running_mean is not None:
-            running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * op.batch_mean
-        if running_var is not None:
-            unbiased = op.batch_var * (count / (count - 1))
-            running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
+    if running_mean is not None:
+        running_mean.data[...] = (1 - momentum) * running_mean.data + momentum * op.batch_mean
+    if running_var is not None:
+        unbiased = op.batch_var * (count / (count - 1))
+        running_var.data[...] = (1 - momentum) * running_var.data + momentum * unbiased
     # END SOLUTION
-    return out, op
+    op.batch_mean = op.batch_var = None
 
 
 def batch_norm(
@@ -128,4 +137,7 @@ def batch_norm(
     unbiased). Eval: normalise with the running statistics. ``weight``/``bias`` (C,) scale and
     shift the result when given.
     """
-    return batch_norm_op(x, running_mean, running_var, weight, bias, training, momentum, eps)[0]
+    op = make_batch_norm_op(x, running_mean, running_var, weight, bias, training, eps)
+    out = apply(op, x) if weight is None else apply(op, x, weight, bias)
+    update_running_stats(op, x.numel() // x.shape[1], running_mean, running_var, momentum)
+    return out

@@ -1,13 +1,14 @@
 """The spatial layers: `Module`s with a forward and a hand-written backward.
 
-``forward`` runs the Op through the dispatch point (so autograd records it) and, while grad mode
-is on, keeps the Op instance: it holds what the backward needs (the column matrix, the argmax,
-x_hat). ``backward(grad_output)`` returns dL/dx and *accumulates* the parameters' gradients
-(modules 03-05's protocol) by calling the same backward function as autograd's rule for the Op.
+``forward`` runs the Op with `Module.run_op` (through the dispatch point, so autograd records
+it), which keeps the Op while grad mode is on: it holds what the backward needs (the column
+matrix, the argmax, x_hat). ``backward(grad_output)`` returns dL/dx and *accumulates* the
+parameters' gradients (modules 03-05's protocol) by calling the Op's own backward, the one
+autograd calls.
 
-Memory: a layer keeps its last Op until its next forward, which drops it before computing
-anything, so training never holds two steps' worth. Under ``no_grad`` (evaluation) nothing is
-kept, so a layer holds no activation memory.
+Memory: the Op lets go of what it saved once a backward (manual or autograd's) has run through
+it, and a layer drops its last Op at its next forward, before computing anything. Under
+``no_grad`` (evaluation) nothing is kept: a layer holds no activation memory.
 """
 
 from __future__ import annotations
@@ -17,46 +18,10 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.autograd import is_grad_enabled
-from tinytorch.layers import Module, Parameter, accumulate_grad
-from tinytorch.spatial.functional import batch_norm_op, make_conv2d_op
-from tinytorch.spatial.ops import (
-    AvgPool2dOp,
-    BatchNormOp,
-    Conv2dOp,
-    MaxPool2dOp,
-    avg_pool2d_backward,
-    batch_norm_backward,
-    conv2d_backward,
-    max_pool2d_backward,
-    pool_arguments,
-    to_pair,
-)
-from tinytorch.tensor import Tensor, apply
-
-
-def _as_tensor(grad: np.ndarray) -> Tensor:
-    """A gradient as a Tensor of its own dtype (a float64 check stays float64)."""
-    return Tensor(grad, dtype=grad.dtype)
-
-
-def _check_grad(
-    layer: str, saved: Any, grad_output: Tensor, expected: tuple[int, ...]
-) -> np.ndarray:
-    """grad_output's array, once forward has run (``saved`` is not None) and its shape is the
-    output's."""
-    if saved is None:
-        raise RuntimeError(
-            f"{layer}.backward: call forward first, with grad mode on (a forward under "
-            f"no_grad() keeps nothing for the backward)"
-        )
-    grad = np.asarray(grad_output.data)
-    if grad.shape != expected:
-        raise ValueError(
-            f"{layer}.backward: grad_output has shape {grad.shape}, but the forward output had "
-            f"shape {expected}; pass dL/dy for the output of the last forward call"
-        )
-    return grad
+from tinytorch.layers import Module, Parameter
+from tinytorch.spatial.functional import make_batch_norm_op, make_conv2d_op, update_running_stats
+from tinytorch.spatial.ops import AvgPool2dOp, MaxPool2dOp, pool_arguments, to_pair
+from tinytorch.tensor import Tensor, accumulate_grad, ops
 
 
 # --------------------------------------------------------------------- Conv2d
@@ -109,33 +74,21 @@ class Conv2d(Module):
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = Parameter(generator.uniform(-bound, bound, shape))
         self.bias = Parameter(generator.uniform(-bound, bound, out_channels)) if bias else None
-        self._op: Conv2dOp | None = None
-        self._output_shape: tuple[int, ...] = ()
 
     def forward(self, x: Tensor) -> Tensor:
-        self._op = None  # release the last step's columns before making new ones
         op = make_conv2d_op(self.kernel_size, self.stride, self.padding, self.dilation, self.groups)
         if self.bias is None:
-            out = apply(op, x, self.weight)
-        else:
-            out = apply(op, x, self.weight, self.bias)
-        if is_grad_enabled():
-            self._op, self._output_shape = op, out.shape
-        return out
+            return self.run_op(op, x, self.weight)
+        return self.run_op(op, x, self.weight, self.bias)
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy (N, out, Ho, Wo) -> dL/dx (N, in, H, W); adds dL/dW and dL/db to the grads."""
-        grad = _check_grad("Conv2d", self._op, grad_output, self._output_shape)
-        assert self._op is not None
-        needs = (True, True, self.bias is not None)
-        grad_input, grad_weight, grad_bias = conv2d_backward(
-            self._op, grad, self.weight.data, needs
-        )
-        assert grad_input is not None and grad_weight is not None
+        needs = (True, True) if self.bias is None else (True, True, True)
+        grad_input, grad_weight, *grad_bias = self.op_backward(grad_output, needs)
         accumulate_grad(self.weight, grad_weight)
-        if self.bias is not None and grad_bias is not None:
-            accumulate_grad(self.bias, grad_bias)
-        return _as_tensor(grad_input)
+        if self.bias is not None:
+            accumulate_grad(self.bias, grad_bias[0])
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         text = (
@@ -159,17 +112,15 @@ class _Pool2d(Module):
         name = type(self).__name__
         kernel, step, pad = pool_arguments(kernel_size, stride, padding, name)
         self.kernel_size, self.stride, self.padding = kernel, step, (pad[0][0], pad[1][0])
-        self._op: MaxPool2dOp | AvgPool2dOp | None = None
-        self._output_shape: tuple[int, ...] = ()
 
     def forward(self, x: Tensor) -> Tensor:
-        self._op = None
         padding = ((self.padding[0],) * 2, (self.padding[1],) * 2)
-        op = self.op_class(self.kernel_size, self.stride, padding)
-        out = apply(op, x)
-        if is_grad_enabled():
-            self._op, self._output_shape = op, out.shape
-        return out
+        return self.run_op(self.op_class(self.kernel_size, self.stride, padding), x)
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        """dL/dy (..., Ho, Wo) -> dL/dx (..., H, W)."""
+        (grad_input,) = self.op_backward(grad_output, (True,))
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -185,22 +136,12 @@ class MaxPool2d(_Pool2d):
 
     op_class = MaxPool2dOp
 
-    def backward(self, grad_output: Tensor) -> Tensor:
-        grad = _check_grad("MaxPool2d", self._op, grad_output, self._output_shape)
-        assert isinstance(self._op, MaxPool2dOp)
-        return _as_tensor(max_pool2d_backward(self._op, grad))
-
 
 class AvgPool2d(_Pool2d):
     """Mean over kH x kW windows; zero padding is counted (count_include_pad=True, PyTorch's
     default). x (N, C, H, W) (any leading dims) -> (N, C, Ho, Wo); keeps nothing but shapes."""
 
     op_class = AvgPool2dOp
-
-    def backward(self, grad_output: Tensor) -> Tensor:
-        grad = _check_grad("AvgPool2d", self._op, grad_output, self._output_shape)
-        assert isinstance(self._op, AvgPool2dOp)
-        return _as_tensor(avg_pool2d_backward(self._op, grad))
 
 
 class GlobalAvgPool2d(Module):
@@ -210,24 +151,15 @@ class GlobalAvgPool2d(Module):
     the image size.
     """
 
-    def __init__(self) -> None:
-        self._input_shape: tuple[int, ...] | None = None
-
     def forward(self, x: Tensor) -> Tensor:
         if x.ndim != 4:
             raise ValueError(f"GlobalAvgPool2d: expected an input (N, C, H, W), got {x.shape}")
-        self._input_shape = x.shape
-        return x.mean(dim=(2, 3))
+        return self.run_op(ops.Mean(dim=(2, 3)), x)
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy (N, C) -> dL/dx (N, C, H, W): each gradient shared by the H*W pixels."""
-        shape = self._input_shape
-        grad = _check_grad("GlobalAvgPool2d", shape, grad_output, (shape or (0, 0))[:2])
-        assert shape is not None
-        # BEGIN SOLUTION
-        spread = np.broadcast_to((grad / (shape[2] * shape[3]))[:, :, None, None], shape)
-        # END SOLUTION
-        return _as_tensor(spread.copy())
+        (grad_input,) = self.op_backward(grad_output, (True,))
+        return Tensor._wrap(np.ascontiguousarray(grad_input))
 
 
 class Flatten(Module):
@@ -238,19 +170,15 @@ class Flatten(Module):
 
     def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         self.start_dim, self.end_dim = start_dim, end_dim
-        self._input_shape: tuple[int, ...] | None = None
-        self._output_shape: tuple[int, ...] = ()
 
     def forward(self, x: Tensor) -> Tensor:
-        out = x.flatten(self.start_dim, self.end_dim)
-        self._input_shape, self._output_shape = x.shape, out.shape
-        return out
+        shape = x.flatten(self.start_dim, self.end_dim).shape  # checks the dims
+        return self.run_op(ops.Reshape(shape), x)
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy -> dL/dx: the same numbers in the input's shape."""
-        grad = _check_grad("Flatten", self._input_shape, grad_output, self._output_shape)
-        assert self._input_shape is not None
-        return _as_tensor(grad.reshape(self._input_shape))
+        (grad_input,) = self.op_backward(grad_output, (True,))
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
@@ -290,8 +218,6 @@ class _BatchNorm(Module):
         self.register_buffer("running_mean", Tensor(np.zeros(num_features, dtype=np.float32)))
         self.register_buffer("running_var", Tensor(np.ones(num_features, dtype=np.float32)))
         self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
-        self._op: BatchNormOp | None = None
-        self._output_shape: tuple[int, ...] = ()
 
     def _check_input(self, x: Tensor) -> None:
         name = type(self).__name__
@@ -303,39 +229,31 @@ class _BatchNorm(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         self._check_input(x)
-        self._op = None
         momentum = 0.0
         if self.training:
             self.num_batches_tracked.data[...] += 1
             tracked = int(self.num_batches_tracked.item())
             momentum = 1.0 / tracked if self.momentum is None else self.momentum
-        out, op = batch_norm_op(
-            x,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            training=self.training,
-            momentum=momentum,
-            eps=self.eps,
+        running_mean, running_var = self.running_mean, self.running_var
+        op = make_batch_norm_op(
+            x, running_mean, running_var, self.weight, self.bias, self.training, self.eps
         )
-        if is_grad_enabled():
-            self._op, self._output_shape = op, out.shape
+        if self.weight is None:
+            out = self.run_op(op, x)
+        else:
+            out = self.run_op(op, x, self.weight, self.bias)
+        update_running_stats(op, x.numel() // x.shape[1], running_mean, running_var, momentum)
         return out
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy -> dL/dx; adds dL/dweight and dL/dbias to the grads (when affine)."""
-        grad = _check_grad(type(self).__name__, self._op, grad_output, self._output_shape)
-        assert self._op is not None
-        weight = self.weight.data if self.weight is not None else None
-        needs = (True, self.affine, self.affine)
-        grad_input, grad_weight, grad_bias = batch_norm_backward(self._op, grad, weight, needs)
-        assert grad_input is not None
-        if self.weight is not None and self.bias is not None:
-            assert grad_weight is not None and grad_bias is not None
-            accumulate_grad(self.weight, grad_weight)
-            accumulate_grad(self.bias, grad_bias)
-        return _as_tensor(grad_input)
+        if self.weight is None or self.bias is None:
+            (grad_input,) = self.op_backward(grad_output, (True,))
+            return Tensor._wrap(grad_input)
+        grad_input, grad_weight, grad_bias = self.op_backward(grad_output, (True, True, True))
+        accumulate_grad(self.weight, grad_weight)
+        accumulate_grad(self.bias, grad_bias)
+        return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
         return (

@@ -1,12 +1,11 @@
-"""The spatial Ops (forward on NumPy arrays) and their backward functions, side by side.
+"""The spatial Ops: each holds its forward and its backward side by side.
 
-Each heavy operation is an `Op` subclass run through the dispatch point ``tinytorch.tensor.apply``
-plus a plain function ``<name>_backward(op, grad_output, ...)`` that turns dL/d(output) into the
-gradients of the inputs. The Modules' hand-written ``backward`` calls that function, and so does
-the derivative rule registered for the Op with autograd (`tinytorch.spatial.rules`): both paths
-run the same lines, so they agree by construction. An Op instance is made per call and keeps
-what its backward needs (the column matrix, the argmax, the normalised input) as ``_``
-attributes, like PyTorch's ``ctx``.
+Each heavy operation is an `Op` subclass run through the dispatch point ``tinytorch.tensor.apply``;
+its ``backward(grad, needs)`` turns dL/d(output) into the gradients of the inputs. The Modules'
+hand-written ``backward`` calls it, and so does autograd: both paths run the same lines, so they
+agree by construction. An Op instance is made per call and saves what its backward needs (the
+column matrix, the argmax, the normalised input) with ``save_for_backward``, like PyTorch's
+``ctx``; it lets them go when the backward has run.
 
 Layout: NCHW, float32 (float64 stays float64, for gradient checks).
 
@@ -32,6 +31,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from tinytorch.tensor import Op
+from tinytorch.tensor.dispatch import Grads
 
 Pair = tuple[int, int]
 Padding2d = tuple[Pair, Pair]  # ((top, bottom), (left, right))
@@ -200,8 +200,7 @@ class Conv2dOp(Op):
 
     def __init__(self, stride: Pair, padding: Padding2d, dilation: Pair, groups: int) -> None:
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
-        self._cols: np.ndarray | None = None
-        self._padded_shape: tuple[int, ...] = ()
+        self.padded_shape: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -249,17 +248,48 @@ class Conv2dOp(Op):
         out_channels, _, kh, kw = weight.shape
         groups = self.groups
         xp = pad2d(x, self.padding)
-        self._padded_shape = xp.shape
+        self.padded_shape = xp.shape
         # HINT: the weight's rows must list (i, j, c) in the order the column rows do
         # BEGIN SOLUTION
-        self._cols = im2col(xp, (kh, kw), self.stride, self.dilation, groups, (ho, wo))
+        cols = im2col(xp, (kh, kw), self.stride, self.dilation, groups, (ho, wo))
         matrix = _weight_matrix(weight, groups)  # (G, O/G, K)
-        out = np.matmul(matrix, self._cols)  # (N, G, O/G, Ho*Wo): one batched matmul
+        out = np.matmul(matrix, cols)  # (N, G, O/G, Ho*Wo): one batched matmul
         out = out.reshape(n, out_channels, ho, wo)
         if bias is not None:
             out += bias.reshape(1, out_channels, 1, 1)
         # END SOLUTION
+        self.save_for_backward(cols, weight)
         return out
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dY (N, O, Ho, Wo) -> (dL/dx, dL/dW[, dL/db]); None where ``needs`` is False.
+
+        Reuses the forward's column matrix. Cost: two matmuls of the forward's size
+        (4*N*O*Ho*Wo*K FLOPs) plus col2im (kH*kW strided adds of an input-sized array).
+        """
+        cols, weight = self.saved
+        n, out_channels, ho, wo = grad.shape
+        groups = self.groups
+        _, cg, kh, kw = weight.shape
+        flat = grad.reshape(n, groups, out_channels // groups, ho * wo)
+        grad_input = grad_weight = grad_bias = None
+        # HINT: Y = W @ cols per image, so dW = sum over images of dY @ cols^T, dcols = W^T @ dY
+        # BEGIN SOLUTION
+        if len(needs) > 2 and needs[2]:
+            grad_bias = channel_sum(grad)
+        if needs[1]:
+            per_group = _weight_grad(flat, cols)  # (G, O/G, kH*kW*Cg)
+            grad_weight = (
+                per_group.reshape(groups, out_channels // groups, kh, kw, cg)
+                .transpose(0, 1, 4, 2, 3)
+                .reshape(weight.shape)
+            )
+        if needs[0]:
+            grad_cols = np.matmul(_weight_matrix(weight, groups).swapaxes(-1, -2), flat)
+            grad_padded = col2im(grad_cols, self.padded_shape, (kh, kw), self.stride, self.dilation)
+            grad_input = _crop(grad_padded, self.padding)
+        # END SOLUTION
+        return (grad_input, grad_weight, grad_bias)[: len(needs)]
 
 
 def _weight_matrix(weight: np.ndarray, groups: int) -> np.ndarray:
@@ -267,43 +297,6 @@ def _weight_matrix(weight: np.ndarray, groups: int) -> np.ndarray:
     out_channels, cg, kh, kw = weight.shape
     per_group = weight.reshape(groups, out_channels // groups, cg, kh, kw)
     return per_group.transpose(0, 1, 3, 4, 2).reshape(groups, out_channels // groups, -1)
-
-
-def conv2d_backward(
-    op: Conv2dOp,
-    grad_output: np.ndarray,
-    weight: np.ndarray,
-    needs: Sequence[bool] = (True, True, True),
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """dL/dY (N, O, Ho, Wo) -> (dL/dx, dL/dW, dL/db); None for an input where ``needs`` is False.
-
-    Reuses the forward's column matrix (``op._cols``). Cost: two matmuls of the forward's size
-    (4*N*O*Ho*Wo*K FLOPs) plus col2im (kH*kW strided adds of an input-sized array).
-    """
-    if op._cols is None:
-        raise RuntimeError("conv2d backward: run the op's forward first (it saves the columns)")
-    n, out_channels, ho, wo = grad_output.shape
-    groups = op.groups
-    _, cg, kh, kw = weight.shape
-    grad = grad_output.reshape(n, groups, out_channels // groups, ho * wo)
-    grad_input = grad_weight = grad_bias = None
-    # HINT: Y = W @ cols per image, so dW = sum over images of dY @ cols^T and dcols = W^T @ dY
-    # BEGIN SOLUTION
-    if needs[2]:
-        grad_bias = channel_sum(grad_output)
-    if needs[1]:
-        per_group = _weight_grad(grad, op._cols)  # (G, O/G, kH*kW*Cg)
-        grad_weight = (
-            per_group.reshape(groups, out_channels // groups, kh, kw, cg)
-            .transpose(0, 1, 4, 2, 3)
-            .reshape(weight.shape)
-        )
-    if needs[0]:
-        grad_cols = np.matmul(_weight_matrix(weight, groups).swapaxes(-1, -2), grad)
-        grad_padded = col2im(grad_cols, op._padded_shape, (kh, kw), op.stride, op.dilation)
-        grad_input = _crop(grad_padded, op.padding)
-    # END SOLUTION
-    return grad_input, grad_weight, grad_bias
 
 
 def _weight_grad(grad: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -348,7 +341,7 @@ class _PoolOp(Op):
 
     def __init__(self, kernel: Pair, stride: Pair, padding: Padding2d) -> None:
         self.kernel, self.stride, self.padding = kernel, stride, padding
-        self._padded_shape: tuple[int, ...] = ()
+        self.padded_shape: tuple[int, ...] = ()
 
     @property
     def name(self) -> str:
@@ -371,7 +364,7 @@ class _PoolOp(Op):
                 f"{self.padding} is smaller than the kernel {self.kernel}; no output pixel"
             )
         xp = pad2d(x, self.padding, fill)
-        self._padded_shape = xp.shape
+        self.padded_shape = xp.shape
         return xp, ho, wo
 
     def offsets(self) -> list[tuple[int, int]]:
@@ -390,10 +383,6 @@ class MaxPool2dOp(_PoolOp):
 
     function = "max_pool2d"
 
-    def __init__(self, kernel: Pair, stride: Pair, padding: Padding2d) -> None:
-        super().__init__(kernel, stride, padding)
-        self._argmax: np.ndarray | None = None
-
     def forward(self, x: np.ndarray) -> np.ndarray:
         xp, ho, wo = self._prepare(x, -np.inf)
         sh, sw = self.stride
@@ -410,29 +399,27 @@ class MaxPool2dOp(_PoolOp):
             beat = (values > best) * argmax.dtype.type(k)
             np.maximum(argmax, beat, out=argmax)
             np.maximum(best, values, out=best)  # in place; NaN propagates
-        self._argmax = argmax
         # END SOLUTION
+        self.save_for_backward(argmax)
         return best
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dY (..., Ho, Wo) -> dL/dx (..., H, W): each gradient goes to its window's argmax.
 
-def max_pool2d_backward(op: MaxPool2dOp, grad_output: np.ndarray) -> np.ndarray:
-    """dL/dY (..., Ho, Wo) -> dL/dx (..., H, W): each gradient goes to its window's argmax.
-
-    One masked strided add per kernel offset (overlapping windows, stride < kernel, can send
-    several gradients to one pixel: they add up). The mask multiplies (twice as fast as
-    ``np.where``), so a non-finite gradient would also reach the window's other pixels.
-    """
-    if op._argmax is None:
-        raise RuntimeError("max_pool2d backward: run the op's forward first (it saves argmax)")
-    ho, wo = grad_output.shape[-2:]
-    sh, sw = op.stride
-    grad_padded = np.zeros(op._padded_shape, dtype=grad_output.dtype)
-    # BEGIN SOLUTION
-    for k, (i, j) in enumerate(op.offsets()):
-        routed = grad_output * (op._argmax == k)
-        grad_padded[..., _window(i, sh, ho), _window(j, sw, wo)] += routed
-    # END SOLUTION
-    return _crop(grad_padded, op.padding)
+        One masked strided add per kernel offset (overlapping windows, stride < kernel, can
+        send several gradients to one pixel: they add up). The mask multiplies (twice as fast
+        as ``np.where``), so a non-finite gradient would also reach the window's other pixels.
+        """
+        (argmax,) = self.saved
+        ho, wo = grad.shape[-2:]
+        sh, sw = self.stride
+        grad_padded = np.zeros(self.padded_shape, dtype=grad.dtype)
+        # BEGIN SOLUTION
+        for k, (i, j) in enumerate(self.offsets()):
+            routed = grad * (argmax == k)
+            grad_padded[..., _window(i, sh, ho), _window(j, sw, wo)] += routed
+        # END SOLUTION
+        return (_crop(grad_padded, self.padding),)
 
 
 class AvgPool2dOp(_PoolOp):
@@ -452,18 +439,18 @@ class AvgPool2dOp(_PoolOp):
         return total / (self.kernel[0] * self.kernel[1])
         # END SOLUTION
 
-
-def avg_pool2d_backward(op: AvgPool2dOp, grad_output: np.ndarray) -> np.ndarray:
-    """dL/dY (..., Ho, Wo) -> dL/dx (..., H, W): each gradient spread evenly over its window."""
-    ho, wo = grad_output.shape[-2:]
-    sh, sw = op.stride
-    grad_padded = np.zeros(op._padded_shape, dtype=grad_output.dtype)
-    # BEGIN SOLUTION
-    share = grad_output / (op.kernel[0] * op.kernel[1])
-    for i, j in op.offsets():
-        grad_padded[..., _window(i, sh, ho), _window(j, sw, wo)] += share
-    # END SOLUTION
-    return _crop(grad_padded, op.padding)
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dY (..., Ho, Wo) -> dL/dx (..., H, W): each gradient spread evenly over its
+        window."""
+        ho, wo = grad.shape[-2:]
+        sh, sw = self.stride
+        grad_padded = np.zeros(self.padded_shape, dtype=grad.dtype)
+        # BEGIN SOLUTION
+        share = grad / (self.kernel[0] * self.kernel[1])
+        for i, j in self.offsets():
+            grad_padded[..., _window(i, sh, ho), _window(j, sw, wo)] += share
+        # END SOLUTION
+        return (_crop(grad_padded, self.padding),)
 
 
 # --------------------------------------------------------------------- BatchNorm
@@ -489,8 +476,6 @@ class BatchNormOp(Op):
             raise ValueError("batch_norm: eval mode needs running_mean and running_var")
         self.training, self.eps = training, eps
         self._running = (running_mean, running_var)
-        self._xhat: np.ndarray | None = None
-        self._invstd: np.ndarray | None = None
         self.batch_mean: np.ndarray | None = None
         self.batch_var: np.ndarray | None = None
 
@@ -530,12 +515,38 @@ class BatchNormOp(Op):
             centered = x - mean.reshape(shape)
         invstd = (1.0 / np.sqrt(var + self.eps)).reshape(shape)
         xhat = np.multiply(centered, invstd, out=centered)  # reuses the temporary
-        self._xhat, self._invstd = xhat, invstd
+        self.save_for_backward(xhat, invstd, weight)
         out = xhat * weight.reshape(shape) if weight is not None else xhat.copy()
         if bias is not None:
             out += bias.reshape(shape)
         # END SOLUTION
         return out
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dY (N, C, *) -> (dL/dx[, dL/dweight, dL/dbias]) in closed form.
+
+        With m values per channel, x_hat = (x - mean) * invstd and g = dL/dY:
+        dbias = sum(g), dweight = sum(g * x_hat), and in training (mean and var depend on x)
+        ``dx = weight * invstd * (g - dbias/m - x_hat * dweight/m)``; in eval (constants)
+        ``dx = weight * invstd * g``. Sums run over every dim but the channel dim.
+        """
+        xhat, invstd, weight = self.saved
+        shape = channel_shape(grad)
+        count = grad.size // grad.shape[1]
+        grad_input = None
+        # BEGIN SOLUTION
+        grad_bias = channel_sum(grad)
+        grad_weight = channel_dot(grad, xhat)
+        if needs[0]:
+            scale = invstd if weight is None else invstd * weight.reshape(shape)
+            grad_input = grad * scale
+            if self.training:  # the batch statistics depend on x too: two more terms
+                grad_input -= xhat * (scale * (grad_weight / count).reshape(shape))
+                grad_input -= scale * (grad_bias / count).reshape(shape)
+        # END SOLUTION
+        if len(needs) == 1:
+            return (grad_input,)
+        return grad_input, (grad_weight if needs[1] else None), (grad_bias if needs[2] else None)
 
 
 def channel_sum(x: np.ndarray) -> np.ndarray:
@@ -553,35 +564,3 @@ def channel_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def channel_shape(x: np.ndarray) -> tuple[int, ...]:
     """(1, C, 1, 1, ...): per-channel values broadcast against x (N, C, *)."""
     return (1, x.shape[1], *([1] * (x.ndim - 2)))
-
-
-def batch_norm_backward(
-    op: BatchNormOp,
-    grad_output: np.ndarray,
-    weight: np.ndarray | None,
-    needs: Sequence[bool] = (True, True, True),
-) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """dL/dY (N, C, *) -> (dL/dx, dL/dweight, dL/dbias) in closed form.
-
-    With m values per channel, x_hat = (x - mean) * invstd and g = dL/dY:
-    dbias = sum(g), dweight = sum(g * x_hat), and in training (mean and var depend on x)
-    ``dx = weight * invstd * (g - dbias/m - x_hat * dweight/m)``; in eval (constants)
-    ``dx = weight * invstd * g``. Sums run over every dim but the channel dim.
-    """
-    if op._xhat is None or op._invstd is None:
-        raise RuntimeError("batch_norm backward: run the op's forward first (it saves x_hat)")
-    xhat, invstd = op._xhat, op._invstd
-    shape = channel_shape(grad_output)
-    count = grad_output.size // grad_output.shape[1]
-    grad_input = None
-    # BEGIN SOLUTION
-    grad_bias = channel_sum(grad_output)
-    grad_weight = channel_dot(grad_output, xhat)
-    if needs[0]:
-        scale = invstd if weight is None else invstd * weight.reshape(shape)
-        grad_input = grad_output * scale
-        if op.training:  # the batch statistics depend on x too: two more terms
-            grad_input -= xhat * (scale * (grad_weight / count).reshape(shape))
-            grad_input -= scale * (grad_bias / count).reshape(shape)
-    # END SOLUTION
-    return grad_input, (grad_weight if needs[1] else None), (grad_bias if needs[2] else None)

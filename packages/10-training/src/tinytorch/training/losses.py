@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from tinytorch.activations import log_softmax
-from tinytorch.autograd import register_rule
 from tinytorch.layers import Module
 from tinytorch.tensor import Op, Tensor, apply
+from tinytorch.tensor.dispatch import Grads
 
 __all__ = [
     "REDUCTIONS",
@@ -195,38 +195,36 @@ class CrossEntropyOp(Op):
             per_sample = (1 - eps) * per_sample - eps * logp.mean(axis=1)
         # END SOLUTION
         per_sample = np.where(valid, per_sample, 0).astype(logits.dtype, copy=False)
-        self._probs, self._labels, self._valid = np.exp(logp), safe, valid
-        self._count = int(valid.sum())
+        self.save_for_backward(np.exp(logp), safe, valid)
+        self.count = int(valid.sum())
         if self.reduction == "none":
             return per_sample
         total = per_sample.sum(dtype=logits.dtype)
         if self.reduction == "sum":
             return total
-        return total / self._count if self._count else np.array(np.nan, dtype=logits.dtype)
+        return total / self.count if self.count else np.array(np.nan, dtype=logits.dtype)
 
-
-@register_rule(CrossEntropyOp)
-def _cross_entropy_rule(op: Any, g: np.ndarray, inputs: Any, out: Any, needs: Any) -> Any:
-    """dL/dlogits = (softmax - q) * dL/dloss (/ count for "mean"), q the target distribution;
-    the labels get no gradient. One pass over N x C, no one-hot matrix."""
-    probs = op._probs
-    n, c = probs.shape
-    eps = op.label_smoothing
-    if op.reduction == "mean":
-        scale = g / op._count if op._count else np.zeros_like(g)
-    elif op.reduction == "sum":
-        scale = g
-    else:
-        scale = g[:, None]
-    # HINT: start from a new array probs - eps / c, subtract (1 - eps) at (row, label),
-    # HINT: multiply by scale, then zero the ignored rows (op._valid is False there)
-    # BEGIN SOLUTION
-    grad = probs - np.asarray(eps / c, dtype=probs.dtype)
-    grad[np.arange(n), op._labels] -= np.asarray(1 - eps, dtype=probs.dtype)
-    grad *= scale
-    grad[~op._valid] = 0
-    # END SOLUTION
-    return grad, None
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dlogits = (softmax - q) * dL/dloss (/ count for "mean"), q the target
+        distribution; the labels get no gradient. One pass over N x C, no one-hot matrix."""
+        probs, labels, valid = self.saved
+        n, c = probs.shape
+        eps = self.label_smoothing
+        if self.reduction == "mean":
+            scale = grad / self.count if self.count else np.zeros_like(grad)
+        elif self.reduction == "sum":
+            scale = grad
+        else:
+            scale = grad[:, None]
+        # HINT: start from a new array probs - eps / c, subtract (1 - eps) at (row, label),
+        # HINT: multiply by scale, then zero the ignored rows (valid is False there)
+        # BEGIN SOLUTION
+        grad_logits = probs - np.asarray(eps / c, dtype=probs.dtype)
+        grad_logits[np.arange(n), labels] -= np.asarray(1 - eps, dtype=probs.dtype)
+        grad_logits *= scale
+        grad_logits[~valid] = 0
+        # END SOLUTION
+        return grad_logits, None
 
 
 def cross_entropy(
@@ -305,6 +303,7 @@ class BCEWithLogitsOp(Op):
         self.reduction = reduction
 
     def forward(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        self.save_for_backward(x, y)
         if x.shape != y.shape:
             raise ValueError(
                 f"binary_cross_entropy_with_logits: input has shape {x.shape} but target has "
@@ -326,23 +325,21 @@ class BCEWithLogitsOp(Op):
             return np.asarray(loss.sum(), dtype=loss.dtype)
         return loss
 
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = (sigmoid(x) - y) * dL/dloss; dL/dy = -x * dL/dloss (/ size for "mean")."""
+        x, y = self.saved
+        scale = grad / x.size if self.reduction == "mean" else grad
+        # BEGIN SOLUTION
+        grad_x = (stable_sigmoid(x) - y) * scale if needs[0] else None
+        grad_y = -x * scale if needs[1] else None
+        # END SOLUTION
+        return grad_x, grad_y
+
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """``1 / (1 + exp(-x))`` without overflow: ``e / (1 + e)`` with ``e = exp(x)`` for x < 0."""
     e = np.exp(-np.abs(x))
     return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-@register_rule(BCEWithLogitsOp)
-def _bce_with_logits_rule(op: Any, g: np.ndarray, inputs: Any, out: Any, needs: Any) -> Any:
-    """dL/dx = (sigmoid(x) - y) * dL/dloss; dL/dy = -x * dL/dloss (/ size for "mean")."""
-    x, y = inputs
-    scale = g / x.size if op.reduction == "mean" else g
-    # BEGIN SOLUTION
-    grad_x = (stable_sigmoid(x) - y) * scale if needs[0] else None
-    grad_y = -x * scale if needs[1] else None
-    # END SOLUTION
-    return grad_x, grad_y
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:

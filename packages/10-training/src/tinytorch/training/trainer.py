@@ -223,7 +223,7 @@ class Trainer:
     # ----------------------------------------------------------------- one step
     def _loss_value(self, loss: Tensor, batch: int) -> float:
         """The loss as a float; raises NonFiniteLossError if it is NaN or infinite."""
-        if not isinstance(loss, Tensor) or loss.size != 1:
+        if not isinstance(loss, Tensor) or loss.numel() != 1:
             shape = loss.shape if isinstance(loss, Tensor) else type(loss).__name__
             raise ValueError(
                 f"Trainer: loss_fn must return a 0-d Tensor, got {shape}; use reduction='mean'"
