@@ -10,7 +10,7 @@ import pytest
 
 import tinytorch.tensor as tt
 from tinytorch.tensor import Tensor
-from tinytorch.tensor.dispatch import hooks
+from tinytorch.tensor.dispatch import hooks, set_grad_mode
 
 
 @pytest.fixture
@@ -194,11 +194,17 @@ def test_setitem_writes_in_place_with_broadcasting_and_casting(without_autograd)
 
 def test_setitem_is_refused_on_a_tensor_that_requires_grad(without_autograd):
     w = Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"setitem: .*requires grad.*detach"):
+    with pytest.raises(RuntimeError, match=r"setitem: .*leaf that requires grad.*no_grad"):
         w[0] = 5.0
-    assert w.data.tolist() == [1.0, 2.0]
-    w.detach()[0] = 5.0  # the documented way round: detach shares the storage
-    assert w.data.tolist() == [5.0, 2.0]
+    assert w.data.tolist() == [1.0, 2.0] and w._version == 0
+    w.detach()[0] = 5.0  # detach shares the storage (and the version counter)
+    assert w.data.tolist() == [5.0, 2.0] and w._version == 1
+    previous = set_grad_mode(False)  # what `with no_grad():` of module 06 does
+    try:
+        w[1] = 7.0  # a parameter update
+    finally:
+        set_grad_mode(previous)
+    assert w.data.tolist() == [5.0, 7.0] and w._version == 2
 
 
 # --------------------------------------------------------------------- gradients (module 06)

@@ -87,8 +87,8 @@ UNARY = {
 REDUCTIONS = {
     "sum": Ref(Tensor.sum, np.sum),
     "mean": Ref(Tensor.mean, np.mean),
-    "max": Ref(Tensor.max, np.max),
-    "min": Ref(Tensor.min, np.min),
+    "amax": Ref(Tensor.amax, np.max),
+    "amin": Ref(Tensor.amin, np.min),
     "var": Ref(Tensor.var, np.var),
 }
 
@@ -245,8 +245,10 @@ def test_reduction_examples_and_defaults():
     np.testing.assert_array_equal(x.sum(dim=0).data, [5.0, 7.0, 9.0])
     np.testing.assert_array_equal(x.sum(dim=-1, keepdim=True).data, [[6.0], [15.0]])
     np.testing.assert_array_equal(x.mean(dim=(0, 1), keepdim=True).data, [[3.5]])
-    np.testing.assert_array_equal(x.max(dim=1).data, [3.0, 6.0])
-    np.testing.assert_array_equal(x.min(dim=0).data, [1.0, 2.0, 3.0])
+    assert x.max().item() == 6.0 and x.max().shape == () and x.min().item() == 1.0
+    np.testing.assert_array_equal(x.max(dim=1).values.data, [3.0, 6.0])
+    np.testing.assert_array_equal(x.min(dim=0).values.data, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(x.amax(dim=(0, 1)).data, 6.0)
     assert x.var().item() == pytest.approx(3.5)  # correction=1, as in PyTorch
     assert x.var(correction=0).item() == pytest.approx(35 / 12)
     assert x.std(dim=1).data.tolist() == pytest.approx([1.0, 1.0])
@@ -255,12 +257,38 @@ def test_reduction_examples_and_defaults():
 def test_reduction_dtypes():
     ints = Tensor([[1, 2], [3, 4]])
     assert ints.sum().dtype == np.int64 and ints.sum().item() == 10
-    assert ints.max(dim=0).dtype == np.int64
+    values, indices = ints.max(dim=0)
+    assert values.dtype == np.int64 and indices.dtype == np.int64
+    assert ints.amin(dim=1).dtype == np.int64
     assert ints.mean().dtype == np.float32 and ints.mean().item() == 2.5
     assert Tensor([True, True, False]).sum().item() == 2
     doubles = Tensor(np.arange(6.0).reshape(2, 3), dtype=np.float64)
     for reduced in (doubles.sum(0), doubles.mean(), doubles.var(1), doubles.max()):
         assert reduced.dtype == np.float64
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+@FAST
+@given(data=st.data())
+def test_max_and_min_over_a_dim_return_values_and_indices_like_numpy(name, data):
+    a = data.draw(arrays(shapes(min_dims=1), np.float32, -2, 2)).round()  # many ties
+    dim = data.draw(st.integers(-a.ndim, a.ndim - 1))
+    keepdim = data.draw(st.booleans())
+    result = getattr(Tensor(a), name)(dim, keepdim=keepdim)
+    values, indices = result  # a named pair: unpacks, and has .values / .indices
+    assert result.values is values and result.indices is indices
+    pick = np.argmax if name == "max" else np.argmin
+    reduce = np.max if name == "max" else np.min
+    np.testing.assert_array_equal(indices.data, pick(a, axis=dim, keepdims=keepdim))
+    np.testing.assert_array_equal(values.data, reduce(a, axis=dim, keepdims=keepdim))
+    assert indices.dtype == np.int64 and values.dtype == np.float32
+
+
+def test_max_over_several_dims_says_to_use_amax():
+    with pytest.raises(TypeError, match=r"max: dim must be one int.*amax"):
+        Tensor(np.zeros((2, 3))).max(dim=(0, 1))
+    with pytest.raises(TypeError, match=r"min: .*amin"):
+        Tensor(np.zeros((2, 3))).min(dim=(0, 1))
 
 
 def test_max_and_min_of_an_empty_tensor_raise():

@@ -47,7 +47,8 @@ def grid(*shape: int) -> Tensor:
 def test_strides_count_elements_and_views_change_them_without_copying():
     x = grid(2, 3, 4)
     assert x.strides == (12, 4, 1) and x.is_contiguous()
-    assert x.nbytes == 24 * 4 and x.size == 24 and x.ndim == 3
+    assert x.nbytes == 24 * 4 and x.numel() == 24 and x.ndim == 3 and x.dim() == 3
+    assert x.size() == (2, 3, 4) and x.size(1) == 3 and x.size(-1) == 4  # PyTorch's size()
     t = x.transpose(0, 2)
     assert t.shape == (4, 3, 2) and t.strides == (1, 4, 12)
     assert not t.is_contiguous() and shares(t, x)
