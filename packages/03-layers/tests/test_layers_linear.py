@@ -139,12 +139,16 @@ def test_linear_gradients_accumulate_over_two_backward_calls() -> None:
     layer = float64_linear(w, b)
     layer(Tensor(x, dtype=np.float64))
     layer.backward(Tensor(g1, dtype=np.float64))
+    with pytest.raises(RuntimeError, match="releases what the forward saved"):
+        layer.backward(Tensor(g2, dtype=np.float64))  # the first backward released the Op
+    layer(Tensor(x, dtype=np.float64))
     layer.backward(Tensor(g2, dtype=np.float64))
     assert layer.weight.grad is not None and layer.bias is not None and layer.bias.grad is not None
     assert layer.weight.grad.dtype == np.float64
     assert_close(layer.weight.grad, (g1 + g2).T @ x, rtol=1e-12, atol=1e-12)
     assert_close(layer.bias.grad, (g1 + g2).sum(axis=0), rtol=1e-12, atol=1e-12)
     layer.zero_grad()
+    layer(Tensor(x, dtype=np.float64))
     layer.backward(Tensor(g1, dtype=np.float64))
     assert_close(layer.weight.grad, g1.T @ x, rtol=1e-12, atol=1e-12)
 
@@ -154,7 +158,8 @@ def test_linear_backward_errors() -> None:
     with pytest.raises(RuntimeError, match="call forward first"):
         layer.backward(Tensor(np.ones((2, 3))))
     layer(Tensor(np.ones((2, 4))))
-    with pytest.raises(ValueError, match=r"output's shape \(2, 3\), got \(2, 4\)"):
+    shapes = r"grad_output has shape \(2, 4\), but the forward output had shape \(2, 3\)"
+    with pytest.raises(ValueError, match=shapes):
         layer.backward(Tensor(np.ones((2, 4))))
 
 
@@ -168,7 +173,9 @@ def test_accumulate_grad_checks_shape_and_copies() -> None:
     accumulate_grad(param, np.full((2, 3), 2.0))
     assert param.grad.dtype == np.float32
     np.testing.assert_array_equal(param.grad.data, np.full((2, 3), 3.0))
-    with pytest.raises(ValueError, match=r"gradient of shape \(3,\) for a parameter of shape"):
+    with pytest.raises(
+        ValueError, match=r"gradient of shape \(3,\) for a tensor of shape \(2, 3\)"
+    ):
         accumulate_grad(param, np.ones(3))
 
 
@@ -247,9 +254,27 @@ def test_dropout_preserves_the_mean() -> None:
 
 
 def test_dropout_p_out_of_range_raises() -> None:
-    for p in (-0.1, 1.0, 1.5):
-        with pytest.raises(ValueError, match=rf"Dropout: p must be in \[0, 1\), got {p}"):
+    for p in (-0.1, 1.5):
+        with pytest.raises(ValueError, match=rf"Dropout: p must be in \[0, 1\], got {p}"):
             Dropout(p)
+
+
+def test_dropout_with_p_one_zeroes_everything_as_pytorch() -> None:
+    drop = Dropout(1.0, rng=rng(0))
+    y = drop(Tensor(np.ones((4, 5), dtype=np.float32)))
+    np.testing.assert_array_equal(y.data, np.zeros((4, 5)))
+    grad_input = drop.backward(Tensor(np.ones((4, 5), dtype=np.float32)))
+    np.testing.assert_array_equal(grad_input.data, np.zeros((4, 5)))
+    assert np.isfinite(y.data).all() and np.isfinite(grad_input.data).all()
+
+
+def test_a_layer_holds_no_activation_after_its_backward() -> None:
+    layer, drop = Linear(6, 4, rng=rng(0)), Dropout(0.5, rng=rng(1))
+    x = Tensor(rng(2).standard_normal((8, 6)).astype(np.float32))
+    y = drop(layer(x))
+    assert layer._ctx is not None and any(isinstance(v, np.ndarray) for v in layer._ctx.saved)
+    layer.backward(drop.backward(Tensor(np.ones(y.shape, dtype=np.float32))))
+    assert layer._ctx is None and drop._ctx is None  # the Ops (and their saved x, W, mask) are gone
 
 
 @settings(max_examples=20, deadline=None)

@@ -41,7 +41,9 @@ def test_requires_grad_propagates_from_any_input() -> None:
     assert not (c * c).requires_grad
     y = x * c
     assert not y.is_leaf and x.is_leaf and c.is_leaf
-    assert isinstance(y._node, Node) and y._node.inputs == (x, c)
+    assert isinstance(y._node, Node) and y._node.next == (x, None)  # c needs no gradient
+    z = y + x
+    assert z._node is not None and z._node.next == (y._node, x)  # y's Node, not y itself
 
 
 def test_only_leaves_that_require_grad_receive_grad() -> None:
@@ -247,17 +249,26 @@ def test_graph_is_kept_with_retain_graph() -> None:
     assert graph_stats(loss)["nodes"] == 2
 
 
-def test_intermediates_die_after_backward_when_only_the_loss_is_held() -> None:
+def test_the_graph_keeps_only_what_ops_saved_and_frees_it_after_backward() -> None:
     x = leaf(np.ones((8, 8)))
     hidden = (x @ x).exp()
     alive = weakref.ref(hidden)
     loss = (hidden * 2).sum()
+    assert loss._node is not None and isinstance(loss._node.next[0], Node)
+    mul = loss._node.next[0].op
+    assert mul is not None and any(value is hidden.data for value in mul.saved)
     del hidden
     gc.collect()
-    assert alive() is not None  # the graph keeps it for backward
+    assert alive() is None  # the graph holds no Tensor, only the arrays the Mul saved
     loss.backward()
-    assert alive() is None  # freed with the graph, although `loss` is still referenced
+    assert mul.saved == () and mul.released  # freed, although `loss` is still referenced
     assert x.grad is not None
+
+
+def test_ops_that_need_nothing_save_nothing() -> None:
+    a, b = leaf(np.ones((4, 4))), leaf(np.ones(4))
+    for y in (a + b, a - b, a.sum(dim=0), a.reshape(16), a.T, a[1:]):
+        assert y._node is not None and y._node.op is not None and y._node.op.saved == ()
 
 
 def test_no_grad_keeps_no_intermediates() -> None:
@@ -280,18 +291,19 @@ def test_ten_thousand_op_chain_backpropagates_without_recursion() -> None:
     assert_close(x.grad, np.full(2, 1.0001**10_000), rtol=1e-9)
 
 
-def test_topological_order_puts_every_tensor_after_its_inputs() -> None:
+def test_topological_order_puts_every_node_after_the_nodes_it_reads() -> None:
     x = leaf([1.0])
     y = x
     for _ in range(2000):
         y = y * 0.5 + y * 0.5  # two paths from every tensor to the next: listed once
     order = topological_order(y)
-    assert len(order) == 6001 and order[0] is x and order[-1] is y
-    position = {id(t): i for i, t in enumerate(order)}
-    for t in order:
-        if t._node is not None:
-            inputs = [i for i in t._node.inputs if i.requires_grad]
-            assert all(position[id(i)] < position[id(t)] for i in inputs)
+    assert len(order) == 6000 and order[-1] is y._node
+    position = {id(node): i for i, node in enumerate(order)}
+    for node in order:
+        assert node.next is not None
+        earlier = [edge for edge in node.next if isinstance(edge, Node)]
+        assert all(position[id(edge)] < position[id(node)] for edge in earlier)
+    assert order[0].next is not None and order[0].next[0] is x  # the first reads the leaf
 
 
 def test_a_tensor_used_a_thousand_times_gets_gradient_1000() -> None:

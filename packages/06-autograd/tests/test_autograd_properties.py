@@ -108,7 +108,7 @@ STEPS = [
     ),
     Step(
         "max-last",
-        last_dim(lambda h: h.max(-1, keepdim=True)),
+        last_dim(lambda h: h.amax(-1, keepdim=True)),
         top_two_gap,
         last_dim(lambda h: h.mean(-1, keepdim=True)),
     ),

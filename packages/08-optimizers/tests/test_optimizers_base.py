@@ -224,3 +224,16 @@ def test_load_state_dict_rejects_mis_shaped_state() -> None:
     (other,) = params((5,))
     with pytest.raises(ValueError, match=r"'momentum_buffer' of parameter 0 has shape \(2,\)"):
         SGD([other], lr=0.1, momentum=0.9).load_state_dict(optimizer.state_dict())
+
+
+def test_step_counts_as_an_in_place_write_so_a_stale_graph_refuses_backward() -> None:
+    w = Parameter(np.array([1.0, 2.0], dtype=np.float32))
+    x = Tensor([3.0, 4.0])
+    loss = (w * x * w).sum()  # Mul saves w for its backward
+    loss.backward(retain_graph=True)
+    optimizer = SGD([w], lr=0.1)
+    optimizer.step()
+    assert w._version == 1
+    np.testing.assert_allclose(w.data, [1.0 - 0.1 * 6.0, 2.0 - 0.1 * 16.0], rtol=1e-6)
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()  # would mix the old graph with the new weights

@@ -58,8 +58,9 @@ class Module:
     ) -> tuple[np.ndarray | None, ...]:
         """The gradients of the inputs of the Op the last forward ran, from dL/d(output).
 
-        ``needs[i]`` says whether input i wants its gradient. The Op is released afterwards,
-        as autograd releases the graph: a second backward needs a new forward.
+        ``needs[i]`` says whether input i wants its gradient. The layer drops the Op afterwards
+        (a second backward needs a new forward); without a recorded graph, that frees what the
+        Op saved.
         """
         name = type(self).__name__
         if self._ctx is None or self._ctx.released:
@@ -74,10 +75,8 @@ class Module:
                 f"{name}.backward: grad_output has shape {grad.shape}, but the forward output "
                 f"had shape {self._ctx_shape}; pass dL/dy for the output of the last forward"
             )
-        op, self._ctx = self._ctx, None
-        grads = vjp(op, grad, needs)
-        op.release()
-        return grads
+        op, self._ctx = self._ctx, None  # the layer lets go; a recorded graph may still hold op
+        return vjp(op, grad, needs)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)

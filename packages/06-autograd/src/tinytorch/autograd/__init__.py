@@ -23,7 +23,12 @@ from tinytorch.autograd.engine import (
     set_grad_enabled,
     topological_order,
 )
-from tinytorch.autograd.lessons import checkpoint_memory, deep_mlp, graph_stats
+from tinytorch.autograd.lessons import (
+    checkpoint_memory,
+    deep_mlp,
+    graph_stats,
+    held_activation_bytes,
+)
 from tinytorch.tensor import install_autograd, is_grad_enabled
 from tinytorch.tensor.ops import unbroadcast
 
@@ -39,6 +44,7 @@ __all__ = [
     "deep_mlp",
     "enable_grad",
     "graph_stats",
+    "held_activation_bytes",
     "is_grad_enabled",
     "live_node_count",
     "no_grad",

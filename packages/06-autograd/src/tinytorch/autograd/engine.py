@@ -30,31 +30,37 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Node:
-    """How a tensor was made: ``op`` applied to ``inputs``. Freed (emptied) after backward."""
+    """How a tensor was made: ``op`` and, for each of its inputs, the ``next`` place its gradient
+    goes: the input's own Node (an intermediate result), the input itself (a leaf that requires
+    grad: its ``.grad`` receives the sum), or None (no gradient needed).
 
-    __slots__ = ("inputs", "op")
+    The graph holds no intermediate tensor, only Ops and what each Op saved for its backward:
+    an Add keeps nothing but shapes, a Mul its two inputs. Freed (emptied) after backward.
+    """
+
+    __slots__ = ("next", "op")
     live = 0  # Nodes alive and not yet freed: a leak check for training loops
 
-    def __init__(self, op: Op, inputs: tuple[Tensor, ...]) -> None:
+    def __init__(self, op: Op, next_edges: tuple[Node | Tensor | None, ...]) -> None:
         self.op: Op | None = op
-        self.inputs: tuple[Tensor, ...] | None = inputs
+        self.next: tuple[Node | Tensor | None, ...] | None = next_edges
         Node.live += 1
 
     def __del__(self) -> None:
-        if self.inputs is not None:
+        if self.next is not None:
             Node.live -= 1
 
     @property
     def freed(self) -> bool:
-        return self.inputs is None
+        return self.next is None
 
     def free(self) -> None:
-        """Release what the op saved and forget the inputs (the graph's memory)."""
-        if self.inputs is None:
+        """Release what the op saved and forget the edges (the graph's memory)."""
+        if self.next is None:
             return
         assert self.op is not None
         self.op.release()
-        self.op, self.inputs = None, None
+        self.op, self.next = None, None
         Node.live -= 1
 
     def __repr__(self) -> str:
@@ -106,46 +112,53 @@ class enable_grad(set_grad_enabled):
 
 
 # --------------------------------------------------------------------- recording
+def edge_to(t: Tensor) -> Node | Tensor | None:
+    """Where the gradient of input ``t`` goes: its Node, itself (a leaf), or nowhere."""
+    if not t.requires_grad:
+        return None
+    return t._node if t._node is not None else t
+
+
 def record(op: Op, inputs: tuple[Tensor, ...], output: Tensor) -> None:
-    """The recorder installed at the dispatch point (called only while grad mode is on): link
-    ``output`` to ``op`` and ``inputs`` when an input requires grad."""
+    """The recorder installed at the dispatch point (called only while grad mode is on): give
+    ``output`` a Node linking ``op`` to its inputs' edges when an input requires grad."""
     # BEGIN SOLUTION
     if any(t.requires_grad for t in inputs):
         output.requires_grad = True
-        output._node = Node(op, inputs)
+        output._node = Node(op, tuple(edge_to(t) for t in inputs))
     # END SOLUTION
 
 
 # --------------------------------------------------------------------- backward
-def topological_order(root: Tensor) -> list[Tensor]:
-    """Every tensor ``root`` depends on through recorded ops, each after all of its inputs.
+def topological_order(root: Tensor) -> list[Node]:
+    """Every Node ``root`` depends on, each after all the Nodes its inputs came from.
 
-    Iterative depth-first search: a (tensor, expanded) stack replaces recursion, so depth is
+    Iterative depth-first search: a (node, expanded) stack replaces recursion, so depth is
     limited by memory, not by Python's recursion limit.
     """
-    order: list[Tensor] = []
+    order: list[Node] = []
+    if root._node is None:
+        return order
     visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    stack: list[tuple[Node, bool]] = [(root._node, False)]
     # BEGIN SOLUTION
     while stack:
-        tensor, expanded = stack.pop()
+        node, expanded = stack.pop()
         if expanded:
-            order.append(tensor)
+            order.append(node)
             continue
-        if id(tensor) in visited:
+        if id(node) in visited:
             continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
-        node = tensor._node
-        if node is not None:
-            if node.freed:
-                raise RuntimeError(
-                    "backward: trying to backward through the graph a second time (or through "
-                    "part of it that was already freed); its saved inputs were released after "
-                    "the first backward. Pass retain_graph=True to the first backward() call if "
-                    "you need to backward twice"
-                )
-            stack.extend((t, False) for t in node.inputs if t.requires_grad)
+        visited.add(id(node))
+        if node.next is None:
+            raise RuntimeError(
+                "backward: trying to backward through the graph a second time (or through "
+                "part of it that was already freed); what its ops saved was released after "
+                "the first backward. Pass retain_graph=True to the first backward() call if "
+                "you need to backward twice"
+            )
+        stack.append((node, True))
+        stack.extend((edge, False) for edge in node.next if isinstance(edge, Node))
     # END SOLUTION
     return order
 
@@ -172,26 +185,30 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
                 f"backward: grad has shape {grad.shape} but the output has shape {root.shape}"
             )
         seed = grad.data
+    if root._node is None:  # a leaf: d(root)/d(root) = 1
+        accumulate_grad(root, seed)
+        return
     order = topological_order(root)
-    grads: dict[int, np.ndarray] = {id(root): seed}
+    grads: dict[int, np.ndarray] = {id(root._node): seed}  # keyed by Node or leaf Tensor
+    leaves: dict[int, Tensor] = {}
     # BEGIN SOLUTION
-    for tensor in reversed(order):
-        g = grads.pop(id(tensor), None)
+    for node in reversed(order):
+        g = grads.pop(id(node), None)
         if g is None:
-            continue  # only reachable through ops whose rule gave no gradient
-        node = tensor._node
-        if node is None:
-            accumulate_grad(tensor, g)
-            continue
-        inputs = node.inputs
-        needs = tuple(t.requires_grad for t in inputs)
+            continue  # only reachable through ops that gave no gradient
+        assert node.op is not None and node.next is not None
+        needs = tuple(edge is not None for edge in node.next)
         input_grads = vjp(node.op, g, needs)
-        for t, need, gi in zip(inputs, needs, input_grads, strict=True):
-            if need and gi is not None:
-                previous = grads.get(id(t))
-                grads[id(t)] = gi if previous is None else previous + gi
+        for edge, gi in zip(node.next, input_grads, strict=True):
+            if edge is None or gi is None:
+                continue
+            if isinstance(edge, Tensor):
+                leaves[id(edge)] = edge
+            previous = grads.get(id(edge))
+            grads[id(edge)] = gi if previous is None else previous + gi
+    for key, leaf in leaves.items():
+        accumulate_grad(leaf, grads[key])
     # END SOLUTION
     if not retain_graph:
-        for tensor in order:
-            if tensor._node is not None:
-                tensor._node.free()
+        for node in order:
+            node.free()

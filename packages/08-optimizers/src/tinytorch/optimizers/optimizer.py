@@ -133,6 +133,7 @@ class Optimizer:
                         f"parameter's shape"
                     )
                 self.update(param.data, grad, self.state.setdefault(param, {}), group)
+                param._version_counter.value += 1  # an in-place write, as PyTorch counts it
         return loss
 
     def update(
