@@ -288,3 +288,22 @@ def test_dropout_shape_and_values_property(shape: tuple[int, ...], p: float) -> 
     assert y.shape == x.shape
     kept = y.data != 0
     assert_close(y.data[kept], x[kept] / np.float32(1 - p), rtol=1e-6, atol=0)
+
+
+def test_functional_linear_and_dropout_match_the_layers() -> None:
+    from tinytorch.layers import dropout, linear
+
+    layer = Linear(4, 3, rng=rng(0))
+    x = Tensor(rng(1).standard_normal((5, 4)).astype(np.float32))
+    assert layer.bias is not None
+    np.testing.assert_array_equal(linear(x, layer.weight, layer.bias).data, layer(x).data)
+    no_bias = x.data @ layer.weight.data.T
+    assert_close(linear(x, layer.weight).data, no_bias, rtol=1e-6, atol=1e-6)
+    assert dropout(x, 0.5, training=False) is x
+    np.testing.assert_array_equal(dropout(x, 1.0).data, np.zeros((5, 4)))
+    masked = dropout(x, 0.5, rng=rng(2)).data
+    kept = masked != 0
+    assert 0 < kept.sum() < x.numel()
+    assert_close(masked[kept], 2 * x.data[kept], rtol=1e-6, atol=0)
+    with pytest.raises(ValueError, match=r"dropout: p must be in \[0, 1\], got 1.5"):
+        dropout(x, 1.5)

@@ -1,53 +1,40 @@
 """TinyTorch: a deep-learning framework built from scratch on NumPy, one package per module.
 
 This meta-package keeps ``tinytorch`` an open namespace (every module package installs its own
-``tinytorch.<name>`` into it) and re-exports their public names lazily (PEP 562): ``import
-tinytorch.tensor`` imports one package, and ``tinytorch.Tensor`` imports ``tinytorch.tensor`` on
-first use only.
+``tinytorch.<name>`` into it) and re-exports their public names through one explicit table,
+`tinytorch.exports.EXPORTS` (package -> names): ``tinytorch.Linear`` is
+``tinytorch.layers.Linear``, ``tinytorch.mse_loss`` is training's loss (not module 05's
+float-returning lesson helper), ``tinytorch.Checkpoint`` is training's checkpoint. Each name has
+one owner (a test checks it) and is imported on first use only (PEP 562): ``import
+tinytorch.tensor`` imports one package.
+
+PyTorch's layout is here too: ``tinytorch.nn``, ``tinytorch.nn.functional``, ``tinytorch.optim``,
+``tinytorch.utils.data``, so a PyTorch script ports by changing its imports.
 """
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from pkgutil import extend_path
-from typing import Any
 
 from tinytorch.__about__ import __version__ as __version__
+from tinytorch._lazy import lazy_exports
+from tinytorch.exports import EXPORTS
 
 __path__ = extend_path(__path__, __name__)
 
+OWNERS: dict[str, str] = {
+    name: f"tinytorch.{package}" for package, names in EXPORTS.items() for name in names
+}
+
 
 def installed_modules() -> list[str]:
-    """Names of the module packages importable in this environment, in course order (on a name
-    exported by two packages, the earlier module wins)."""
+    """Names of the module packages importable in this environment, in course order."""
     from tinytorch.setup.modules import MODULES
 
     return [m.name for m in MODULES if importlib.util.find_spec(m.import_name) is not None]
 
 
-def _exporting_module(name: str) -> Any:
-    for module_name in installed_modules():
-        module = importlib.import_module(f"tinytorch.{module_name}")
-        if name in getattr(module, "__all__", ()):
-            return module
-    return None
-
-
-def __getattr__(name: str) -> Any:
-    module = _exporting_module(name)
-    if module is None:
-        raise AttributeError(
-            f"module 'tinytorch' has no attribute {name!r}: no installed TinyTorch package "
-            f"exports it (installed: {', '.join(installed_modules()) or 'none'})"
-        )
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    names = set(globals())
-    for module_name in installed_modules():
-        names.update(getattr(importlib.import_module(f"tinytorch.{module_name}"), "__all__", ()))
-    return sorted(names)
+__getattr__, __dir__ = lazy_exports(
+    __name__, OWNERS, globals(), submodules=("nn", "optim", "utils")
+)

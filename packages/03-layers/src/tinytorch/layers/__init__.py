@@ -17,7 +17,7 @@ from tinytorch.layers.lessons import (
     parameter_memory,
     parameter_memory_table,
 )
-from tinytorch.layers.linear import Dropout, DropoutOp, Linear, LinearOp
+from tinytorch.layers.linear import Dropout, DropoutOp, Linear, LinearOp, dropout, linear
 from tinytorch.layers.module import Module, Parameter
 from tinytorch.tensor import accumulate_grad
 
@@ -30,7 +30,9 @@ __all__ = [
     "Parameter",
     "__version__",
     "accumulate_grad",
+    "dropout",
     "gemm_order_timing",
+    "linear",
     "linear_flops",
     "matmul_blocked",
     "matmul_naive",

@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from tinytorch.layers.module import Module, Parameter
-from tinytorch.tensor import Op, Tensor, accumulate_grad
+from tinytorch.tensor import Op, Tensor, accumulate_grad, apply
 from tinytorch.tensor.dispatch import Grads
 
 
@@ -50,6 +50,26 @@ class LinearOp(Op):
             grad_b = rows.sum(axis=0)
         # END SOLUTION
         return (grad_x, grad_w, grad_b)[: len(needs)]
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` (PyTorch's ``F.linear``): x ``(*, in)``, weight ``(out, in)``,
+    bias ``(out,)`` -> ``(*, out)``. One recorded op."""
+    if bias is None:
+        return apply(LinearOp(), x, weight)
+    return apply(LinearOp(), x, weight, bias)
+
+
+def dropout(
+    x: Tensor, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
+) -> Tensor:
+    """Inverted dropout (PyTorch's ``F.dropout``): the identity unless ``training``; ``p = 1``
+    zeroes everything. Pass ``rng`` to repeat the mask."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    return apply(DropoutOp(p, rng if rng is not None else np.random.default_rng()), x)
 
 
 class Linear(Module):
