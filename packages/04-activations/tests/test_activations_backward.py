@@ -1,4 +1,5 @@
-"""Hand-written backward: finite-difference gradcheck in float64, Module and Op paths agreeing."""
+"""Hand-written backward beyond the table (test_activations_table.py): the derivative at each
+kink as PyTorch defines it, softmax over every dim, a backward needs a forward, chains of layers."""
 
 from __future__ import annotations
 
@@ -7,99 +8,73 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from tinytorch.activations import (
-    GELU,
-    LeakyReLU,
-    LogSoftmax,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Tanh,
-    gelu_backward,
-    leaky_relu_backward,
-    log_softmax_backward,
-    ops,
-    relu_backward,
-    sigmoid_backward,
-    softmax_backward,
-    tanh_backward,
-)
+import tinytorch.activations as A
+from tinytorch.activations import ELU, SELU, LogSoftmax, SiLU, Softmax, Tanh, ops
 from tinytorch.layers import Linear, Module, Parameter
 from tinytorch.setup.strategies import arrays, shapes
 from tinytorch.setup.testing import assert_close, gradcheck
 from tinytorch.tensor import Tensor
 
-# name -> (Module factory, Op factory, backward function with the options bound)
-CASES: dict[str, tuple[Callable[[], Module], Callable[[], ops.ActivationOp], Callable]] = {
-    "relu": (ReLU, ops.ReLUOp, relu_backward),
-    "leaky_relu": (
-        lambda: LeakyReLU(0.1),
-        lambda: ops.LeakyReLUOp(0.1),
-        lambda x, y, g: leaky_relu_backward(x, y, g, 0.1),
+MODULES = sorted(
+    (
+        value
+        for value in vars(A).values()
+        if isinstance(value, type) and issubclass(value, A.Activation) and value is not A.Activation
     ),
-    "sigmoid": (Sigmoid, ops.SigmoidOp, sigmoid_backward),
-    "tanh": (Tanh, ops.TanhOp, tanh_backward),
-    "gelu": (GELU, ops.GELUOp, gelu_backward),
-    "gelu_tanh": (
-        lambda: GELU("tanh"),
-        lambda: ops.GELUOp("tanh"),
-        lambda x, y, g: gelu_backward(x, y, g, "tanh"),
-    ),
-    "softmax": (Softmax, ops.SoftmaxOp, softmax_backward),
-    "log_softmax": (LogSoftmax, ops.LogSoftmaxOp, log_softmax_backward),
-}
+    key=lambda cls: cls.__name__,
+)
 
 
-def away_from_kinks(x: np.ndarray) -> np.ndarray:
-    """Move values off 0, where ReLU and LeakyReLU have no derivative for finite differences."""
-    return np.where(np.abs(x) < 1e-3, 0.5, x)
+def derivative(op: ops.ActivationOp, x: list[float]) -> list[float]:
+    """The Op's local derivative at each point: backward of dL/dy = 1 after forward(x)."""
+    values = np.array(x)
+    op.forward(values)
+    (grad,) = op.backward(np.ones_like(values), (True,))
+    return grad.tolist()
 
 
-def module_fn(make: Callable[[], Module]) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda x: make()(Tensor(x, dtype=np.float64)).data
+def test_derivatives_at_the_kinks_follow_pytorch() -> None:
+    """PyTorch's values (torch 2.13, float64) where the derivative is a convention."""
+    assert derivative(ops.ReLUOp(), [0.0]) == [0.0]
+    assert derivative(ops.LeakyReLUOp(0.2), [0.0]) == [0.2]
+    assert derivative(ops.ReLU6Op(), [0.0, 6.0, 3.0]) == [0.0, 0.0, 1.0]
+    assert derivative(ops.HardtanhOp(), [-1.0, 1.0, 0.0]) == [0.0, 0.0, 1.0]
+    assert derivative(ops.HardtanhOp(-2.0, 3.0), [-2.0, 3.0]) == [0.0, 0.0]
+    assert derivative(ops.HardswishOp(), [-3.0, 3.0, 0.0]) == [0.0, 1.0, 0.5]
+    assert derivative(ops.HardsigmoidOp(), [-3.0, 3.0, 0.0]) == [0.0, 0.0, 1 / 6]
+    assert derivative(ops.ELUOp(2.0), [0.0]) == [2.0]  # alpha, from the x <= 0 side
+    assert derivative(ops.ELUOp(-0.5), [0.0]) == [-0.5]
+    assert derivative(ops.SELUOp(), [0.0]) == [
+        1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
+    ]
+    assert derivative(ops.SoftplusOp(), [20.0 + 1e-9])[0] == 1.0  # linear above the threshold
+    assert derivative(ops.SoftplusOp(), [20.0])[0] < 1.0  # sigmoid(20) at the threshold
 
 
-def module_grad_fn(make: Callable[[], Module]) -> Callable[..., list[np.ndarray]]:
-    def grad_fn(x: np.ndarray, grad_output: np.ndarray) -> list[np.ndarray]:
-        layer = make()
-        layer(Tensor(x, dtype=np.float64))
-        grad = layer.backward(Tensor(grad_output, dtype=np.float64))
-        assert grad.dtype == np.float64 and grad.shape == x.shape
-        return [grad.data]
-
-    return grad_fn
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-@settings(max_examples=25, deadline=None)
-@given(x=arrays(shapes(min_dims=0, max_dims=3, max_side=4), np.float64, -6.0, 6.0))
-def test_module_backward_matches_finite_differences(name: str, x: np.ndarray) -> None:
-    make_module, _, _ = CASES[name]
-    x = away_from_kinks(x)
-    gradcheck(module_fn(make_module), [x], module_grad_fn(make_module), rtol=1e-5)
+def test_derivatives_at_zero_of_the_smooth_activations() -> None:
+    assert derivative(ops.SigmoidOp(), [0.0]) == [0.25]
+    assert derivative(ops.TanhOp(), [0.0]) == [1.0]
+    assert derivative(ops.GELUOp(), [0.0]) == [0.5]
+    assert derivative(ops.GELUOp("tanh"), [0.0]) == [0.5]
+    assert derivative(ops.SiLUOp(), [0.0]) == [0.5]
+    assert derivative(ops.SoftplusOp(), [0.0]) == [0.5]
+    assert derivative(ops.SoftplusOp(beta=3.0), [0.0]) == [0.5]
+    assert derivative(ops.LogSigmoidOp(), [0.0]) == [0.5]
+    assert_close(derivative(ops.MishOp(), [0.0]), [0.6], rtol=1e-15)  # tanh(log 2) = 0.6
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-@settings(max_examples=25, deadline=None)
-@given(x=arrays(shapes(min_dims=1, max_dims=3, max_side=4), np.float64, -6.0, 6.0))
-def test_backward_function_matches_finite_differences(name: str, x: np.ndarray) -> None:
-    _, make_op, backward = CASES[name]
-    x = away_from_kinks(x)
-
-    def grad_fn(a: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
-        return [backward(a, make_op().forward(a), g)]
-
-    gradcheck(lambda a: make_op().forward(a), [x], grad_fn, rtol=1e-5)
-
-
-@pytest.mark.parametrize("approximate", ["none", "tanh"])
-@settings(max_examples=25, deadline=None)
-@given(x=arrays(shapes(min_dims=1, max_dims=2, max_side=5), np.float64, -12.0, 12.0))
-def test_gelu_backward_over_a_wide_range(approximate: str, x: np.ndarray) -> None:
-    make = lambda: GELU(approximate)  # noqa: E731
-    gradcheck(module_fn(make), [x], module_grad_fn(make), rtol=1e-5)
+def test_output_saving_derivatives_need_only_the_output() -> None:
+    """The lesson behind "saves the output": given y alone, these Ops differentiate."""
+    x = np.array([-1.5, -0.2, 0.3, 2.0, 7.0])
+    g = np.array([1.0, -2.0, 0.5, 3.0, -1.0])
+    for make in (ops.ReLUOp, ops.SigmoidOp, ops.TanhOp, ops.ELUOp, ops.SELUOp, ops.ReLU6Op):
+        reference = make()
+        y = reference.forward(x)
+        (expected,) = reference.backward(g, (True,))
+        fresh = make()
+        fresh.save_for_backward(y.copy())  # no forward: only the output
+        assert np.array_equal(fresh.backward(g, (True,))[0], expected), make
 
 
 @pytest.mark.parametrize("module", [Softmax, LogSoftmax])
@@ -107,83 +82,59 @@ def test_gelu_backward_over_a_wide_range(approximate: str, x: np.ndarray) -> Non
 @settings(max_examples=15, deadline=None)
 @given(x=arrays(shapes(min_dims=3, max_dims=3, max_side=4), np.float64, -8.0, 8.0))
 def test_softmax_backward_over_each_dim_of_3d_inputs(module, dim: int, x: np.ndarray) -> None:
-    make = lambda: module(dim=dim)  # noqa: E731
-    gradcheck(module_fn(make), [x], module_grad_fn(make), rtol=1e-5)
+    def forward(a: np.ndarray) -> np.ndarray:
+        return module(dim=dim)(Tensor(a, dtype=np.float64)).data
 
+    def backward(a: np.ndarray, g: np.ndarray) -> list[np.ndarray]:
+        layer = module(dim=dim)
+        layer(Tensor(a, dtype=np.float64))
+        return [layer.backward(Tensor(g, dtype=np.float64)).data]
 
-@pytest.mark.parametrize("name", sorted(CASES))
-@settings(max_examples=20, deadline=None)
-@given(
-    x=arrays(shapes(min_dims=1, max_dims=3), np.float32),
-    seed=st.integers(0, 2**16),
-)
-def test_module_backward_equals_the_op_vjp(name: str, x: np.ndarray, seed: int) -> None:
-    """The Module's manual backward and the Op's vjp (autograd's hook) give identical arrays."""
-    make_module, make_op, _ = CASES[name]
-    g = np.random.default_rng(seed).standard_normal(x.shape).astype(np.float32)
-    layer = make_module()
-    y = layer(Tensor(x))
-    grad = layer.backward(Tensor(g))
-    assert grad.dtype == np.float32
-    assert np.array_equal(grad.data, make_op().vjp(x, y.data, g))
-
-
-def test_derivatives_at_zero_follow_pytorch() -> None:
-    x, g = np.zeros(2), np.ones(2)
-    assert relu_backward(x, np.maximum(x, 0), g).tolist() == [0.0, 0.0]
-    assert leaky_relu_backward(x, None, g, 0.2).tolist() == [0.2, 0.2]
-    assert sigmoid_backward(None, np.full(2, 0.5), g).tolist() == [0.25, 0.25]
-    assert tanh_backward(None, np.zeros(2), g).tolist() == [1.0, 1.0]
-    assert gelu_backward(x, None, g).tolist() == [0.5, 0.5]
-    assert gelu_backward(x, None, g, "tanh").tolist() == [0.5, 0.5]
-
-
-def test_backward_functions_read_only_what_they_document() -> None:
-    """Output-based rules work without x; input-based rules without y (the memory lesson)."""
-    x = np.array([-1.5, 0.3, 2.0])
-    g = np.array([1.0, -2.0, 0.5])
-    for make_op, backward in [
-        (ops.ReLUOp, relu_backward),
-        (ops.SigmoidOp, sigmoid_backward),
-        (ops.TanhOp, tanh_backward),
-        (ops.SoftmaxOp, softmax_backward),
-        (ops.LogSoftmaxOp, log_softmax_backward),
-    ]:
-        y = make_op().forward(x)
-        assert np.array_equal(backward(None, y, g), backward(x, y, g))
-    for make_op, backward in [(ops.LeakyReLUOp, leaky_relu_backward), (ops.GELUOp, gelu_backward)]:
-        y = make_op().forward(x)
-        assert np.array_equal(backward(x, None, g), backward(x, y, g))
+    gradcheck(forward, [x], backward, rtol=1e-5)
 
 
 def test_softmax_backward_of_a_constant_direction_is_zero() -> None:
     """Adding c to every logit leaves softmax unchanged, so dL/dx sums to 0 along dim."""
-    y = ops.SoftmaxOp().forward(np.array([[0.1, 2.0, -1.0], [3.0, 3.0, 3.0]]))
-    grad = softmax_backward(None, y, np.array([[1.0, -2.0, 0.5], [0.3, 0.0, 1.0]]))
+    op = ops.SoftmaxOp()
+    op.forward(np.array([[0.1, 2.0, -1.0], [3.0, 3.0, 3.0]]))
+    (grad,) = op.backward(np.array([[1.0, -2.0, 0.5], [0.3, 0.0, 1.0]]), (True,))
     assert_close(grad.sum(axis=-1), np.zeros(2), atol=1e-15)
 
 
-@pytest.mark.parametrize("make", [ReLU, Sigmoid, Tanh, GELU, LeakyReLU, Softmax, LogSoftmax])
+@pytest.mark.parametrize("make", MODULES, ids=lambda cls: cls.__name__)
 def test_backward_before_forward_is_an_error(make: Callable[[], Module]) -> None:
     with pytest.raises(RuntimeError, match=r"\.backward: call forward first"):
         make().backward(Tensor(np.ones(3, dtype=np.float32)))
 
 
+@pytest.mark.parametrize("make", MODULES, ids=lambda cls: cls.__name__)
+def test_a_second_backward_needs_a_new_forward(make: Callable[[], Module]) -> None:
+    layer = make()
+    layer(Tensor(np.linspace(-2, 2, 4, dtype=np.float32)))
+    layer.backward(Tensor(np.ones(4, dtype=np.float32)))
+    with pytest.raises(RuntimeError, match="call forward first"):
+        layer.backward(Tensor(np.ones(4, dtype=np.float32)))
+
+
 def test_backward_with_a_grad_of_the_wrong_shape_is_an_error() -> None:
-    layer = Sigmoid()
+    layer = SiLU()
     layer(Tensor(np.zeros((2, 3), dtype=np.float32)))
-    with pytest.raises(ValueError, match=r"Sigmoid.backward: grad_output has shape \(3, 2\)"):
+    with pytest.raises(ValueError, match=r"SiLU.backward: grad_output has shape \(3, 2\)"):
         layer.backward(Tensor(np.ones((3, 2), dtype=np.float32)))
 
 
 def test_chain_of_linear_and_activation_layers_backpropagates() -> None:
-    """Linear -> Tanh -> Linear -> LogSoftmax, backward by hand, against finite differences."""
+    """Linear -> Tanh -> Linear -> SiLU -> Linear -> ELU -> Linear -> SELU -> LogSoftmax, each
+    backward by hand, against finite differences of the whole chain."""
     rng = np.random.default_rng(0)
-    first, second = Linear(4, 5, rng=rng), Linear(5, 3, rng=rng)
-    for layer in (first, second):
+    linears = [Linear(4, 5, rng=rng), Linear(5, 5, rng=rng), Linear(5, 5, rng=rng)]
+    linears.append(Linear(5, 3, rng=rng))
+    for layer in linears:
         layer.weight = Parameter(layer.weight.data, dtype=np.float64)
         layer.bias = Parameter(layer.bias.data, dtype=np.float64)  # type: ignore[union-attr]
-    chain: list[Module] = [first, Tanh(), second, LogSoftmax(dim=-1)]
+    first, second, third, fourth = linears
+    chain: list[Module] = [first, Tanh(), second, SiLU(), third, ELU(), fourth, SELU()]
+    chain.append(LogSoftmax(dim=-1))
 
     def forward(x: np.ndarray) -> np.ndarray:
         h = Tensor(x, dtype=np.float64)

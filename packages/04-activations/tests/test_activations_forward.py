@@ -1,4 +1,5 @@
-"""Forward values against NumPy formulas, dtypes, options, errors and the dispatch point."""
+"""Forward behaviour beyond the table (test_activations_table.py): softmax slices, erf, GELU's
+two forms, options and their validation, integer inputs, reprs."""
 
 from __future__ import annotations
 
@@ -9,27 +10,45 @@ import pytest
 from hypothesis import given, settings
 
 from tinytorch.activations import (
-    ACTIVATION_OPS,
+    ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
+    elu,
     erf,
     gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
     leaky_relu,
     log_softmax,
+    logsigmoid,
+    mish,
     ops,
     relu,
+    relu6,
+    selu,
     sigmoid,
+    silu,
     softmax,
-    tanh,
+    softplus,
 )
 from tinytorch.setup.strategies import arrays, shapes
 from tinytorch.setup.testing import assert_close
-from tinytorch.tensor import Tensor, dispatch
+from tinytorch.tensor import Tensor
 
 erf_oracle = np.vectorize(math.erf, otypes=[np.float64])
 
@@ -37,65 +56,6 @@ erf_oracle = np.vectorize(math.erf, otypes=[np.float64])
 def np_softmax(x: np.ndarray, axis: int) -> np.ndarray:
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
-
-
-# Reference formulas in float64, written the obvious way (safe for |x| <= 10).
-REFERENCES = {
-    "relu": (relu, lambda x: np.maximum(x, 0.0)),
-    "leaky_relu": (leaky_relu, lambda x: np.where(x > 0, x, 0.01 * x)),
-    "sigmoid": (sigmoid, lambda x: 1.0 / (1.0 + np.exp(-x))),
-    "tanh": (tanh, np.tanh),
-    "gelu": (gelu, lambda x: 0.5 * x * (1.0 + erf_oracle(x / math.sqrt(2.0)))),
-    "gelu_tanh": (
-        lambda t: gelu(t, approximate="tanh"),
-        lambda x: 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))),
-    ),
-    "softmax": (softmax, lambda x: np_softmax(x, -1)),
-    "log_softmax": (log_softmax, lambda x: np.log(np_softmax(x, -1))),
-}
-
-
-@pytest.mark.parametrize("name", sorted(REFERENCES))
-@settings(max_examples=30, deadline=None)
-@given(x=arrays(shapes(min_dims=1, max_dims=3), np.float64))
-def test_float64_forward_matches_reference(name: str, x: np.ndarray) -> None:
-    function, reference = REFERENCES[name]
-    y = function(Tensor(x, dtype=np.float64))
-    assert y.dtype == np.float64 and y.shape == x.shape
-    assert_close(y, reference(x), rtol=1e-12, atol=1e-14)
-
-
-@pytest.mark.parametrize("name", sorted(REFERENCES))
-@settings(max_examples=30, deadline=None)
-@given(x=arrays(shapes(min_dims=1, max_dims=3), np.float32))
-def test_float32_forward_matches_reference_and_stays_float32(name: str, x: np.ndarray) -> None:
-    function, reference = REFERENCES[name]
-    y = function(Tensor(x))
-    assert y.dtype == np.float32 and y.shape == x.shape
-    assert_close(y, reference(x.astype(np.float64)), rtol=2e-6, atol=1e-6)
-
-
-def test_modules_compute_the_functions() -> None:
-    x = Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
-    pairs = [
-        (ReLU(), relu(x)),
-        (LeakyReLU(0.2), leaky_relu(x, 0.2)),
-        (Sigmoid(), sigmoid(x)),
-        (Tanh(), tanh(x)),
-        (GELU(), gelu(x)),
-        (GELU("tanh"), gelu(x, "tanh")),
-        (Softmax(dim=0), softmax(x, dim=0)),
-        (LogSoftmax(dim=0), log_softmax(x, dim=0)),
-    ]
-    for module, expected in pairs:
-        assert np.array_equal(module(x).data, expected.data), module
-        assert list(module.parameters()) == []
-
-
-def test_float16_is_kept() -> None:
-    x = Tensor(np.array([-2.0, 0.0, 2.0], dtype=np.float16))
-    for function in (relu, leaky_relu, sigmoid, tanh, gelu, softmax, log_softmax):
-        assert function(x).dtype == np.float16, function
 
 
 # --------------------------------------------------------------------- Softmax / LogSoftmax
@@ -206,61 +166,12 @@ def test_relu_refuses_bool() -> None:
 
 
 # --------------------------------------------------------------------- integer input
-FLOAT_ONLY = [
-    ("sigmoid", sigmoid),
-    ("tanh", tanh),
-    ("gelu", gelu),
-    ("leaky_relu", leaky_relu),
-    ("softmax", softmax),
-    ("log_softmax", log_softmax),
-    ("sigmoid", Sigmoid()),
-    ("gelu", GELU()),
-    ("softmax", Softmax()),
-]
-
-
-@pytest.mark.parametrize(("name", "function"), FLOAT_ONLY)
-def test_integer_input_raises_an_error_that_names_the_problem(name: str, function) -> None:
-    x = Tensor(np.array([1, 2, 3], dtype=np.int64))
-    with pytest.raises(TypeError) as info:
-        function(x)
-    message = str(info.value)
-    assert message.startswith(f"{name}: expected a floating-point tensor, got dtype int64")
-    assert "x.astype(np.float32)" in message
-
-
 def test_sigmoid_on_a_python_int_list_raises() -> None:
     with pytest.raises(TypeError, match=r"sigmoid: .*int64"):
         sigmoid([1, 2, 3])  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------- Ops and the dispatch point
-def test_every_activation_runs_through_apply_with_its_options(monkeypatch) -> None:
-    seen = []
-    monkeypatch.setattr(dispatch.hooks, "recorder", lambda op, inputs, out: seen.append(op))
-    x = Tensor(np.ones((2, 3), dtype=np.float32))
-    relu(x)
-    leaky_relu(x, 0.3)
-    sigmoid(x)
-    tanh(x)
-    gelu(x, "tanh")
-    softmax(x, dim=0)
-    log_softmax(x, dim=1)
-    assert [type(op) for op in seen] == list(ACTIVATION_OPS)
-    assert seen[1].negative_slope == 0.3
-    assert seen[4].approximate == "tanh"
-    assert seen[5].dim == 0 and seen[6].dim == 1
-    assert [op.name for op in seen] == [
-        "relu",
-        "leaky_relu",
-        "sigmoid",
-        "tanh",
-        "gelu",
-        "softmax",
-        "log_softmax",
-    ]
-
-
 def test_ops_forward_on_arrays_and_repr() -> None:
     x = np.array([[-1.0, 2.0]])
     assert np.array_equal(ops.ReLUOp().forward(x), [[0.0, 2.0]])
@@ -274,3 +185,100 @@ def test_module_reprs() -> None:
     assert repr(Tanh()) == "Tanh()" and repr(Sigmoid()) == "Sigmoid()"
     assert repr(GELU()) == "GELU(approximate='none')"
     assert repr(Softmax()) == "Softmax(dim=-1)" and repr(LogSoftmax(1)) == "LogSoftmax(dim=1)"
+
+
+# --------------------------------------------------------------------- the newer activations
+def test_known_values() -> None:
+    x = Tensor(np.array([-2.0, 0.0, 1.0]), dtype=np.float64)
+    e = math.exp
+    assert_close(silu(x), [-2 / (1 + e(2)), 0.0, 1 / (1 + e(-1))], rtol=1e-15)
+    assert_close(elu(x), [e(-2) - 1, 0.0, 1.0], rtol=1e-15)
+    assert_close(elu(x, alpha=0.5), [0.5 * (e(-2) - 1), 0.0, 1.0], rtol=1e-15)
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    assert_close(selu(x), [scale * alpha * (e(-2) - 1), 0.0, scale], rtol=1e-15)
+    assert_close(softplus(x), [math.log1p(e(-2)), math.log(2.0), math.log1p(e(1))], rtol=1e-15)
+    assert_close(logsigmoid(x), [-math.log1p(e(2)), -math.log(2.0), -math.log1p(e(-1))])
+    assert_close(mish(x), [-2 * math.tanh(math.log1p(e(-2))), 0.0, math.tanh(math.log1p(e(1)))])
+    assert hardswish(x).data.tolist() == [-2 / 6, 0.0, 4 / 6]
+    assert hardsigmoid(x).data.tolist() == [1 / 6, 0.5, 4 / 6]
+    assert relu6(Tensor([-1.0, 3.0, 7.0])).data.tolist() == [0.0, 3.0, 6.0]
+    assert hardtanh(Tensor([-3.0, 0.5, 3.0])).data.tolist() == [-1.0, 0.5, 1.0]
+    assert hardtanh(Tensor([-3.0, 0.5, 3.0]), -2.0, 2.5).data.tolist() == [-2.0, 0.5, 2.5]
+
+
+def test_softplus_is_linear_above_the_threshold() -> None:
+    x = Tensor(np.array([19.0, 20.0, 20.5, 30.0]), dtype=np.float64)
+    y = softplus(x).data
+    assert y[2:].tolist() == [20.5, 30.0]  # beta * x > threshold: x itself
+    assert y[0] > 19.0 and y[1] > 20.0  # at the threshold itself: still log(1 + exp(x))
+    assert softplus(Tensor([3.0]), beta=2.0, threshold=5.0).data.tolist() == [3.0]
+    assert_close(softplus(Tensor([2.0]), beta=2.0, threshold=5.0), [math.log1p(math.exp(4)) / 2])
+    assert softplus(Tensor([-30.0]), beta=-1.0).data.tolist() == [-30.0]  # -1 * -30 > 20
+
+
+def test_logsigmoid_is_finite_where_log_of_sigmoid_is_not() -> None:
+    x = Tensor(np.array([-200.0, 0.0], dtype=np.float32))
+    assert sigmoid(x).data[0] == 0.0  # exp(-200) underflows float32
+    assert_close(logsigmoid(x), [-200.0, -math.log(2.0)], rtol=1e-6)
+
+
+def test_selu_keeps_unit_variance() -> None:
+    """SELU's constants make N(0, 1) inputs come out with mean ~0 and variance ~1."""
+    z = Tensor(np.random.default_rng(0).standard_normal(200_000), dtype=np.float64)
+    y = selu(z).data
+    assert abs(y.mean()) < 0.01 and abs(y.var() - 1.0) < 0.01
+    assert abs(elu(z).data.var() - 1.0) > 0.1  # plain ELU does not
+
+
+def test_hardswish_and_hardsigmoid_approximate_silu_and_sigmoid() -> None:
+    x = Tensor(np.linspace(-8, 8, 1601), dtype=np.float64)
+    assert np.abs(hardsigmoid(x).data - sigmoid(x).data).max() < 0.1
+    assert np.abs(hardswish(x).data - silu(x).data).max() < 0.15
+    assert np.array_equal(hardswish(x).data, x.data * hardsigmoid(x).data)
+
+
+def test_relu6_and_hardtanh_keep_integer_dtypes_and_truncate_float_bounds() -> None:
+    ints = Tensor(np.array([-3, 0, 4, 9], dtype=np.int32))
+    assert relu6(ints).dtype == np.int32 and relu6(ints).data.tolist() == [0, 0, 4, 6]
+    assert hardtanh(ints, -1.5, 1.5).data.tolist() == [-1, 0, 1, 1]  # as torch.clamp
+    with pytest.raises(TypeError, match="hardtanh: expected a numeric tensor, got dtype bool"):
+        hardtanh(Tensor(np.array([True, False])))
+
+
+def test_option_errors_name_the_op_the_values_and_the_fix() -> None:
+    with pytest.raises(ValueError, match=r"hardtanh: min_val \(2.0\) cannot be greater than max"):
+        hardtanh(Tensor([0.0]), 2.0, -2.0)
+    assert hardtanh(Tensor([0.0, 5.0]), 1.0, 1.0).data.tolist() == [1.0, 1.0]  # allowed
+    with pytest.raises(ValueError, match=r"Hardtanh: max_val \(1.0\) must be greater than min"):
+        Hardtanh(1.0, 1.0)  # the layer, as PyTorch's, wants max_val > min_val
+    with pytest.raises(ValueError, match="softplus: beta must be nonzero, got 0"):
+        softplus(Tensor([1.0]), beta=0)
+    with pytest.raises(ValueError, match=r"beta=1\.0"):
+        Softplus(beta=0.0)
+
+
+def test_new_module_reprs() -> None:
+    assert repr(SiLU()) == "SiLU()" and repr(SiLU(inplace=True)) == "SiLU(inplace=True)"
+    assert (
+        repr(ELU()) == "ELU(alpha=1.0)" and repr(ELU(2.0, True)) == "ELU(alpha=2.0, inplace=True)"
+    )
+    assert repr(SELU()) == "SELU()" and repr(Mish()) == "Mish()" and repr(ReLU6()) == "ReLU6()"
+    assert repr(Softplus()) == "Softplus(beta=1.0, threshold=20.0)"
+    assert repr(Hardtanh()) == "Hardtanh(min_val=-1.0, max_val=1.0)"
+    assert repr(Hardswish(inplace=True)) == "Hardswish()"  # as PyTorch's repr
+    assert repr(Hardsigmoid()) == "Hardsigmoid()" and repr(LogSigmoid()) == "LogSigmoid()"
+    assert repr(LeakyReLU(0.2, inplace=True)) == "LeakyReLU(negative_slope=0.2, inplace=True)"
+    assert repr(ops.ELUOp(0.5)) == "ELUOp(alpha=0.5)" and repr(ops.SELUOp()) == "SELUOp()"
+    assert repr(ops.HardtanhOp(-2, 3)) == "HardtanhOp(min_val=-2, max_val=3)"
+    assert repr(ops.SoftplusOp(2)) == "SoftplusOp(beta=2.0, threshold=20.0)"
+    assert repr(ops.ReLU6Op()) == "ReLU6Op()"
+
+
+def test_log1pexp_is_exact_where_the_naive_form_fails() -> None:
+    x = np.array([-800.0, -40.0, 0.0, 40.0, 800.0])
+    y = ops.log1pexp(x)
+    assert y[0] == 0.0 and y[-1] == 800.0  # log(1 + exp(800)) overflows; this does not
+    assert_close(y[1:4], [math.exp(-40.0), math.log(2.0), 40.0 + math.exp(-40.0)], rtol=1e-15)
+    with np.errstate(over="ignore"):
+        assert np.isinf(np.log(1 + np.exp(x[-1])))
+    assert ops.log1pexp(x.astype(np.float32)).dtype == np.float32

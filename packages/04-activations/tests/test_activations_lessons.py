@@ -6,12 +6,22 @@ import numpy as np
 import pytest
 
 from tinytorch.activations import (
+    ELU,
     GELU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
     LeakyReLU,
+    LogSigmoid,
     LogSoftmax,
+    Mish,
     ReLU,
+    ReLU6,
     Sigmoid,
+    SiLU,
     Softmax,
+    Softplus,
     Tanh,
     activation_cost,
     saturation_report,
@@ -27,7 +37,18 @@ LAYERS = {
     "gelu_tanh": lambda: GELU("tanh"),
     "softmax": Softmax,
     "log_softmax": LogSoftmax,
+    "silu": SiLU,
+    "elu": ELU,
+    "selu": SELU,
+    "softplus": Softplus,
+    "relu6": ReLU6,
+    "hardtanh": Hardtanh,
+    "hardswish": Hardswish,
+    "hardsigmoid": Hardsigmoid,
+    "logsigmoid": LogSigmoid,
+    "mish": Mish,
 }
+ELEMENTWISE = sorted(set(LAYERS) - {"gelu_tanh", "softmax", "log_softmax"})
 
 
 def test_activation_cost_scales_with_n_and_dtype() -> None:
@@ -52,19 +73,41 @@ def test_relu_is_the_cheapest_and_needs_no_transcendental() -> None:
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
 def test_saved_tensor_matches_what_the_module_keeps(name: str) -> None:
-    """The lesson's "saved" column is what each Module really holds between forward and backward."""
+    """The lesson's "saved" column is what each Module's Op really holds between forward and
+    backward: the output array itself, or the input array itself, and its byte count."""
     layer = LAYERS[name]()
-    layer(Tensor(np.ones((2, 5), dtype=np.float32)))
-    saved = activation_cost(name, 10).saved
-    assert getattr(layer, f"_{saved}", None) is not None
-    other = "input" if saved == "output" else "output"
-    assert not hasattr(layer, f"_{other}")
-    assert getattr(layer, f"_{saved}").nbytes == activation_cost(name, 10).saved_bytes
+    x = Tensor(np.linspace(-3, 3, 10, dtype=np.float32).reshape(2, 5))
+    y = layer(x)
+    cost = activation_cost(name, 10)
+    assert layer._ctx is not None
+    (saved,) = layer._ctx.saved
+    assert saved is (y.data if cost.saved == "output" else x.data)
+    assert saved.nbytes == cost.saved_bytes
+
+
+def test_output_saving_activations_keep_no_extra_array_in_a_linear_stack() -> None:
+    """Saving the output costs nothing extra when the next layer keeps it anyway; saving the
+    input keeps one more array alive per layer."""
+    n = 1_000_000
+    extra = {name: activation_cost(name, n).saved == "input" for name in LAYERS}
+    assert not any(extra[name] for name in ("relu", "sigmoid", "tanh", "elu", "selu", "relu6"))
+    assert all(extra[name] for name in ("gelu", "silu", "mish", "softplus", "hardswish"))
+    assert activation_cost("silu", n).saved_bytes == 4 * n
+
+
+def test_the_hard_activations_need_no_transcendental() -> None:
+    n = 1000
+    for name in ("relu6", "hardtanh", "hardswish", "hardsigmoid"):
+        assert activation_cost(name, n).transcendentals == 0, name
+    assert activation_cost("hardswish", n).forward_ops < activation_cost("silu", n).forward_ops
+    assert activation_cost("mish", n).transcendentals > activation_cost("silu", n).transcendentals
 
 
 def test_activation_cost_rejects_unknown_names_and_negative_sizes() -> None:
     with pytest.raises(ValueError, match=r"unknown activation 'swish'; choose one of \["):
         activation_cost("swish", 10)
+    with pytest.raises(ValueError, match="'silu'"):
+        activation_cost("swish", 10)  # the message lists the names
     with pytest.raises(ValueError, match="n must be >= 0"):
         activation_cost("relu", -1)
 
@@ -108,3 +151,33 @@ def test_saturation_report_rejects_bad_input() -> None:
         saturation_report([1.0], "softmax")
     with pytest.raises(ValueError, match="x is empty"):
         saturation_report([], "tanh")
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_saturation_report_is_the_mean_of_the_module_s_own_derivative(name: str) -> None:
+    """For every elementwise activation the report is computed from its real backward."""
+    x = np.linspace(-12, 12, 241)
+    layer = LAYERS[name]()
+    layer(Tensor(x, dtype=np.float64))
+    local = np.abs(layer.backward(Tensor(np.ones_like(x), dtype=np.float64)).data)
+    report = saturation_report(x, name)
+    assert report.activation == name
+    assert report.mean_local_grad == pytest.approx(local.mean(), rel=1e-12)
+    assert report.fraction_saturated == pytest.approx(np.mean(local < 1e-3), rel=1e-12)
+
+
+def test_hard_activations_saturate_exactly_outside_their_range() -> None:
+    x = np.array([-5.0, -3.0, -1.0, 0.0, 1.0, 3.0, 5.0, 7.0])
+    assert saturation_report(x, "hardtanh").fraction_saturated == 7 / 8  # |x| >= 1
+    assert saturation_report(x, "relu6").fraction_saturated == 5 / 8  # x <= 0 or x >= 6
+    assert saturation_report(x, "hardsigmoid").fraction_saturated == 5 / 8  # |x| >= 3
+    assert saturation_report(x, "hardswish").fraction_saturated == 2 / 8  # x <= -3
+
+
+def test_elu_family_saturates_on_the_negative_side_only() -> None:
+    x = np.array([-10.0, -6.8, 0.0, 10.0, 100.0])  # elu'(-6.8) = 1.1e-3, elu'(-10) = 4.5e-5
+    for name in ("elu", "softplus", "silu", "mish"):
+        report = saturation_report(x, name)
+        assert report.fraction_saturated == 1 / 5, name
+    assert saturation_report(x, "selu").fraction_saturated == 1 / 5
+    assert saturation_report(x, "logsigmoid").fraction_saturated == 2 / 5  # x = 10 and 100

@@ -6,9 +6,12 @@ the dispatch point ``tinytorch.tensor.apply`` (where module 06 records it); a Mo
 hand-written ``backward`` calls the Op's ``backward``, and so does autograd: both paths run the
 same lines, so they agree by construction.
 
-A derivative reads only what it needs: ReLU, Sigmoid, Tanh, Softmax and LogSoftmax save the
-output ``y``, LeakyReLU and GELU the input ``x``. Which one stays alive between forward and
-backward is a memory decision (see `tinytorch.activations.lessons.activation_cost`).
+A derivative reads only what it needs. Where the derivative can be written in terms of the output
+``y`` the Op saves ``y`` (ReLU, Sigmoid, Tanh, Softmax, LogSoftmax, ELU, SELU, Hardtanh, ReLU6,
+LogSigmoid); otherwise it saves the input ``x`` (LeakyReLU, GELU, SiLU, Softplus, Hardswish,
+Hardsigmoid, Mish). Which one stays alive between forward and backward is a memory decision
+(see `tinytorch.activations.lessons.activation_cost`), and an output-saving Op can also be
+differentiated after an in-place forward (``ReLU(inplace=True)``), which overwrites ``x``.
 
 Shapes: every activation maps any shape to the same shape and keeps the float dtype; Softmax and
 LogSoftmax normalise along ``dim``. Costs are per element of the input.
@@ -30,6 +33,15 @@ _SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_CUBIC = 0.044715
+
+
+def require_numeric(function: str, x: np.ndarray) -> None:
+    """Raise a TypeError naming ``function``, the dtype and the fix unless ``x`` is int or float."""
+    if x.dtype.kind not in "iuf":
+        raise TypeError(
+            f"{function}: expected a numeric tensor, got dtype {x.dtype}; convert first with "
+            f"x.astype(np.float32)"
+        )
 
 
 def require_float(function: str, x: np.ndarray) -> None:
@@ -62,11 +74,7 @@ class ReLUOp(ActivationOp):
     function = "relu"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.dtype.kind not in "iuf":
-            raise TypeError(
-                f"relu: expected a numeric tensor, got dtype {x.dtype}; convert first with "
-                f"x.astype(np.float32)"
-            )
+        require_numeric(self.function, x)
         # BEGIN SOLUTION
         y = np.maximum(x, 0)
         # END SOLUTION
@@ -291,6 +299,312 @@ class LogSoftmaxOp(ActivationOp):
         # END SOLUTION
 
 
+# ===================================================================== more activations
+# The activations below are built from the same few pieces: the stable sigmoid above, and the
+# stable log(1 + exp(x)) below. Each saves the output where its derivative can be written in
+# terms of the output, and the input otherwise.
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def sigmoid_array(x: np.ndarray) -> np.ndarray:
+    """The stable sigmoid of an array (`SigmoidOp`'s forward): SiLU, Softplus and Mish use it."""
+    return SigmoidOp().forward(x)
+
+
+def log1pexp(x: np.ndarray) -> np.ndarray:
+    """``log(1 + exp(x))`` elementwise, for every finite x: float -> same shape and dtype.
+
+    ``exp(x)`` overflows float32 beyond x = 88 and ``log(1 + tiny)`` rounds to 0, so the form is
+    ``max(x, 0) + log1p(exp(-|x|))``: the exponent is never positive, and ``log1p`` keeps full
+    accuracy where ``exp(-|x|)`` is tiny. Softplus, LogSigmoid and Mish use it.
+    Cost: ~5 ops per element, one exp and one log1p.
+    """
+    # HINT: log(1 + e^x) = max(x, 0) + log(1 + e^(-|x|)); np.log1p(z) computes log(1 + z)
+    # BEGIN SOLUTION
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+    # END SOLUTION
+
+
+# --------------------------------------------------------------------- SiLU
+class SiLUOp(ActivationOp):
+    """``y = x * sigmoid(x)`` (SiLU, also called swish): smooth, slightly negative for x < 0
+    (minimum -0.278 at x = -1.278), ~x for large x. Stable through the two-branch sigmoid.
+    Cost: ~8 ops per element, one exp.
+    """
+
+    function = "silu"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        self.save_for_backward(x)
+        # BEGIN SOLUTION
+        return x * sigmoid_array(x)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g * s * (1 + x (1 - s)) with s = sigmoid(x). Reads only the input: y does not
+        determine x (SiLU is not monotonic), so the output could not replace it."""
+        (x,) = self.saved
+        # HINT: (x s)' = s + x s' and s' = s (1 - s)
+        # BEGIN SOLUTION
+        s = sigmoid_array(x)
+        return (grad * s * (1.0 + x * (1.0 - s)),)
+        # END SOLUTION
+
+
+# --------------------------------------------------------------------- ELU and SELU
+class ELUOp(ActivationOp):
+    """``y = x`` where x > 0, else ``alpha * (exp(x) - 1)``: negative outputs, down to -alpha,
+    push the mean activation toward 0. Cost: ~6 ops per element, one exp.
+
+    Stable form: ``expm1(min(x, 0))``. ``exp`` never sees a positive argument (``np.where``
+    evaluates both branches, so ``exp(1e4)`` would overflow even where it is not selected), and
+    ``expm1`` is accurate near 0, where ``exp(x) - 1`` cancels.
+
+    What it saves: for x <= 0, ``alpha * exp(x) = y + alpha``, and with alpha >= 0 the sign of y
+    is the sign of x, so the derivative needs only the output: the Op saves y (PyTorch's
+    in-place ELU does the same). With alpha < 0 (y > 0 for x < 0) it saves the input.
+    """
+
+    function = "elu"
+    scale = 1.0  # SELU multiplies both branches by its scale
+
+    def __init__(self, alpha: float = 1.0) -> None:
+        self.alpha = float(alpha)
+
+    @property
+    def saves_output(self) -> bool:
+        """True when the derivative is read from the output (alpha >= 0)."""
+        return self.alpha >= 0
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        # HINT: exp(x) - 1 is np.expm1(x); feed it min(x, 0) so it never overflows
+        # BEGIN SOLUTION
+        negative = (self.scale * self.alpha) * np.expm1(np.minimum(x, 0))
+        y = np.where(x > 0, self.scale * x, negative)
+        # END SOLUTION
+        self.save_for_backward(y if self.saves_output else x)
+        return y
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g where x > 0, else ``g * alpha * exp(x)``, which is ``g * (y + alpha)``
+        (times SELU's scale). At x = 0 the derivative is ``alpha``, as in PyTorch."""
+        (saved,) = self.saved
+        negative_scale = self.scale * self.alpha
+        # BEGIN SOLUTION
+        if self.saves_output:
+            y = saved
+            return (np.where(y > 0, grad * self.scale, grad * (y + negative_scale)),)
+        x = saved
+        return (
+            np.where(x > 0, grad * self.scale, grad * negative_scale * np.exp(np.minimum(x, 0))),
+        )
+        # END SOLUTION
+
+
+class SELUOp(ELUOp):
+    """``y = scale * elu(x, alpha)`` with PyTorch's constants alpha = 1.6733, scale = 1.0507:
+    chosen so that activations of a deep MLP keep mean 0 and variance 1 ("self-normalising").
+    Saves the output. Cost: as ELU, ~6 ops per element, one exp.
+    """
+
+    function = "selu"
+    scale = _SELU_SCALE
+
+    def __init__(self) -> None:
+        super().__init__(_SELU_ALPHA)
+
+    def __repr__(self) -> str:
+        return "SELUOp()"
+
+
+# --------------------------------------------------------------------- Softplus
+class SoftplusOp(ActivationOp):
+    """``y = log(1 + exp(beta x)) / beta``: a smooth ReLU, always > 0; its derivative is
+    ``sigmoid(beta x)``. Where ``beta x > threshold`` it returns x itself, as PyTorch does (there
+    the two differ by less than ``exp(-threshold) / beta``). Saves the input.
+    Cost: ~10 ops per element, one exp and one log1p.
+    """
+
+    function = "softplus"
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
+        if beta == 0:
+            raise ValueError(
+                "softplus: beta must be nonzero, got 0 (log(1 + exp(beta x)) / beta divides by "
+                "it); use beta=1.0 for the standard softplus"
+            )
+        self.beta = float(beta)
+        self.threshold = float(threshold)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        self.save_for_backward(x)
+        # BEGIN SOLUTION
+        z = x * self.beta
+        return np.where(z > self.threshold, x, log1pexp(z) / self.beta)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g * sigmoid(beta x), and g itself where ``beta x > threshold``."""
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        z = x * self.beta
+        return (np.where(z > self.threshold, grad, grad * sigmoid_array(z)),)
+        # END SOLUTION
+
+
+# --------------------------------------------------------------------- Hardtanh and ReLU6
+class HardtanhOp(ActivationOp):
+    """``y = clip(x, min_val, max_val)``. Float or integer input (the dtype is kept, as in
+    PyTorch); bool is refused. Saves the output. Cost: one clip per element, no exp.
+
+    The derivative is 1 strictly between the bounds and 0 elsewhere, *at the bounds too*
+    (PyTorch's choice). Since y is x clipped, ``min_val < y < max_val`` exactly where
+    ``min_val < x < max_val``: the output tells the backward everything it needs.
+    """
+
+    function = "hardtanh"
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0) -> None:
+        if min_val > max_val:
+            raise ValueError(
+                f"{self.function}: min_val ({min_val}) cannot be greater than max_val "
+                f"({max_val}); swap them"
+            )
+        self.min_val = min_val
+        self.max_val = max_val
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_numeric(self.function, x)
+        # BEGIN SOLUTION
+        y = np.clip(x, self.min_val, self.max_val)
+        # END SOLUTION
+        y = y.astype(x.dtype, copy=False)  # float bounds on int input: truncated, as in PyTorch
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g where ``min_val < y < max_val``, else 0. Reads only the output."""
+        (y,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * ((y > self.min_val) & (y < self.max_val)),)
+        # END SOLUTION
+
+
+class ReLU6Op(HardtanhOp):
+    """``y = min(max(x, 0), 6)`` = ``hardtanh(x, 0, 6)``: a ReLU whose output fits a small
+    fixed-point range (MobileNet). Derivative 0 at 0 and at 6. Saves the output."""
+
+    function = "relu6"
+
+    def __init__(self) -> None:
+        super().__init__(0.0, 6.0)
+
+    def __repr__(self) -> str:
+        return "ReLU6Op()"
+
+
+# --------------------------------------------------------------------- Hardsigmoid, Hardswish
+class HardsigmoidOp(ActivationOp):
+    """``y = clip(x + 3, 0, 6) / 6``: sigmoid's S-shape from straight lines, 0 for x <= -3 and
+    1 for x >= 3, no exp (MobileNetV3). Saves the input. Cost: ~3 ops per element.
+    """
+
+    function = "hardsigmoid"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        self.save_for_backward(x)
+        # BEGIN SOLUTION
+        return np.clip(x + 3.0, 0.0, 6.0) / 6.0
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g / 6 where -3 < x < 3, else 0 (0 at -3 and at 3, as in PyTorch)."""
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        return (grad * ((x > -3.0) & (x < 3.0)) / 6.0,)
+        # END SOLUTION
+
+
+class HardswishOp(ActivationOp):
+    """``y = x * hardsigmoid(x) = x * clip(x + 3, 0, 6) / 6``: SiLU's shape without exp
+    (MobileNetV3). Saves the input (y does not determine x). Cost: ~4 ops per element.
+    """
+
+    function = "hardswish"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        self.save_for_backward(x)
+        # BEGIN SOLUTION
+        return x * (np.clip(x + 3.0, 0.0, 6.0) / 6.0)
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = 0 for x <= -3, ``g (x / 3 + 1/2)`` for -3 < x < 3, g for x >= 3 (PyTorch's
+        values at the kinks: 0 at -3, 1 at 3)."""
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        slope = np.where(x <= -3.0, 0.0, np.where(x < 3.0, x / 3.0 + 0.5, 1.0))
+        return (grad * slope,)
+        # END SOLUTION
+
+
+# --------------------------------------------------------------------- LogSigmoid
+class LogSigmoidOp(ActivationOp):
+    """``y = log(sigmoid(x)) = -log(1 + exp(-x))``, always < 0. ``np.log(sigmoid(x))`` is -inf
+    once sigmoid underflows (x < -104 in float32); ``-log1pexp(-x)`` is finite everywhere
+    (``logsigmoid(-1e4) = -1e4``). Saves the output. Cost: ~8 ops per element, exp and log1p.
+    """
+
+    function = "logsigmoid"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        # BEGIN SOLUTION
+        y = -log1pexp(-x)
+        # END SOLUTION
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g * (1 - sigmoid(x)) = g * (1 - exp(y)) = ``-g * expm1(y)``. Reads only the
+        output (y <= 0: exp(y) never overflows; expm1 stays accurate where y is ~0)."""
+        (y,) = self.saved
+        # BEGIN SOLUTION
+        return (-grad * np.expm1(y),)
+        # END SOLUTION
+
+
+# --------------------------------------------------------------------- Mish
+class MishOp(ActivationOp):
+    """``y = x * tanh(softplus(x))``: a smooth, non-monotonic ReLU-like curve (YOLOv4).
+    Stable through `log1pexp`. Saves the input. Cost: ~8 ops per element, exp, log1p, tanh.
+    """
+
+    function = "mish"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        require_float(self.function, x)
+        self.save_for_backward(x)
+        # BEGIN SOLUTION
+        return x * np.tanh(log1pexp(x))
+        # END SOLUTION
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        """dL/dx = g * (t + x sigmoid(x) (1 - t^2)) with t = tanh(softplus(x)), since
+        softplus'(x) = sigmoid(x). Reads only the input."""
+        (x,) = self.saved
+        # BEGIN SOLUTION
+        t = np.tanh(log1pexp(x))
+        return (grad * (t + x * sigmoid_array(x) * (1.0 - t * t)),)
+        # END SOLUTION
+
+
 ACTIVATION_OPS: tuple[type[ActivationOp], ...] = (
     ReLUOp,
     LeakyReLUOp,
@@ -299,4 +613,14 @@ ACTIVATION_OPS: tuple[type[ActivationOp], ...] = (
     GELUOp,
     SoftmaxOp,
     LogSoftmaxOp,
+    SiLUOp,
+    ELUOp,
+    SELUOp,
+    SoftplusOp,
+    ReLU6Op,
+    HardtanhOp,
+    HardswishOp,
+    HardsigmoidOp,
+    LogSigmoidOp,
+    MishOp,
 )
