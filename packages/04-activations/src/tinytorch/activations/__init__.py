@@ -9,8 +9,10 @@
     >>> layer.backward(Tensor([1.0, 1.0, 1.0]))
     Tensor([0.25, 0.  , 0.  ], dtype=float32)
 
-The Op classes (forward math and its local derivative side by side, the one autograd also
-calls) are in `tinytorch.activations.ops`.
+Activations: ReLU, LeakyReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax, SiLU, ELU, SELU,
+Softplus, ReLU6, Hardtanh, Hardswish, Hardsigmoid, LogSigmoid, Mish (PyTorch's names). The Op
+classes (forward math and its derivative side by side, the one autograd also calls) are in
+`tinytorch.activations.ops`; the functions and their in-place variants in `.functional`.
 """
 
 from tinytorch.activations import ops
