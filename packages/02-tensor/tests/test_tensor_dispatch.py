@@ -100,6 +100,59 @@ EXPRESSIONS = {
     "where": (lambda x, y, w: tt.where(x > 0.5, x, y), ["where"]),  # the comparison: not recorded
     "tt.maximum": (lambda x, y, w: tt.maximum(x, 0.0), ["maximum"]),
     "tt.minimum": (lambda x, y, w: tt.minimum(0.0, x), ["minimum"]),
+    # added in 0.2.0: methods, then the functions of the same names
+    "sin": (lambda x, y, w: x.sin(), ["sin"]),
+    "cos": (lambda x, y, w: x.cos(), ["cos"]),
+    "rsqrt": (lambda x, y, w: x.rsqrt(), ["rsqrt"]),
+    "log2": (lambda x, y, w: x.log2(), ["log2"]),
+    "exp2": (lambda x, y, w: x.exp2(), ["exp2"]),
+    "sign": (lambda x, y, w: x.sign(), ["sign"]),
+    "erf": (lambda x, y, w: x.erf(), ["erf"]),
+    "masked_fill": (lambda x, y, w: x.masked_fill(x > 0.5, 0.0), ["maskedfill"]),
+    "masked_fill (0-d tensor)": (
+        lambda x, y, w: x.masked_fill(x > 0.5, tt.tensor(1.0)),
+        ["where"],  # the value's gradient flows too
+    ),
+    "tril": (lambda x, y, w: x.tril(), ["tril"]),
+    "triu": (lambda x, y, w: x.triu(1), ["triu"]),
+    "split": (lambda x, y, w: x.split(2, dim=1), ["getitem", "getitem"]),
+    "chunk": (lambda x, y, w: x.chunk(2), ["getitem", "getitem"]),
+    "scatter_add": (
+        lambda x, y, w: x.scatter_add(0, tt.tensor([[1, 0, 1]]), y),
+        ["scatteradd"],
+    ),
+    "index_select": (lambda x, y, w: x.index_select(1, tt.tensor([2, 0])), ["indexselect"]),
+    "prod": (lambda x, y, w: x.prod(1), ["prod"]),
+    "cumsum": (lambda x, y, w: x.cumsum(-1), ["cumsum"]),
+    "logsumexp": (lambda x, y, w: x.logsumexp(1, keepdim=True), ["logsumexp"]),
+    "flip": (lambda x, y, w: x.flip(0), ["flip"]),
+    "roll": (lambda x, y, w: x.roll(1, 1), ["roll"]),
+    "repeat": (lambda x, y, w: x.repeat(2, 1), ["repeat"]),
+    "tt.sin": (lambda x, y, w: tt.sin(x), ["sin"]),
+    "tt.cos": (lambda x, y, w: tt.cos(x), ["cos"]),
+    "tt.rsqrt": (lambda x, y, w: tt.rsqrt(x), ["rsqrt"]),
+    "tt.log2": (lambda x, y, w: tt.log2(x), ["log2"]),
+    "tt.exp2": (lambda x, y, w: tt.exp2(x), ["exp2"]),
+    "tt.sign": (lambda x, y, w: tt.sign(x), ["sign"]),
+    "tt.erf": (lambda x, y, w: tt.erf(x), ["erf"]),
+    "tt.masked_fill": (lambda x, y, w: tt.masked_fill(x, x > 0.5, 1.0), ["maskedfill"]),
+    "tt.tril": (lambda x, y, w: tt.tril(x, -1), ["tril"]),
+    "tt.triu": (lambda x, y, w: tt.triu(x), ["triu"]),
+    "tt.split": (lambda x, y, w: tt.split(x, [1, 2], 1), ["getitem", "getitem"]),
+    "tt.chunk": (lambda x, y, w: tt.chunk(x, 3, 1), ["getitem"] * 3),
+    "tt.gather": (lambda x, y, w: tt.gather(x, 1, tt.tensor([[0], [2]])), ["gather"]),
+    "tt.scatter_add": (
+        lambda x, y, w: tt.scatter_add(x, 1, tt.tensor([[0], [0]]), y),
+        ["scatteradd"],
+    ),
+    "tt.index_select": (lambda x, y, w: tt.index_select(x, 0, tt.tensor([1])), ["indexselect"]),
+    "tt.prod": (lambda x, y, w: tt.prod(x), ["prod"]),
+    "tt.cumsum": (lambda x, y, w: tt.cumsum(x, 0), ["cumsum"]),
+    "tt.logsumexp": (lambda x, y, w: tt.logsumexp(x, (0, 1)), ["logsumexp"]),
+    "tt.flip": (lambda x, y, w: tt.flip(x, (0, 1)), ["flip"]),
+    "tt.roll": (lambda x, y, w: tt.roll(x, 1), ["roll"]),
+    "tt.pad": (lambda x, y, w: tt.pad(x, (1, 1), mode="reflect"), ["pad"]),
+    "tt.einsum": (lambda x, y, w: tt.einsum("ij,jk->ik", x, w), ["einsum"]),
 }
 
 NOT_RECORDED = {
@@ -111,6 +164,11 @@ NOT_RECORDED = {
     "__ge__": lambda x, y: x >= y,
     "argmax": lambda x, y: x.argmax(dim=1),
     "argmin": lambda x, y: x.argmin(),
+    "any": lambda x, y: x.any(),
+    "all": lambda x, y: x.all(dim=1),
+    "tt.any": lambda x, y: tt.any(x > 0.5, 0),
+    "tt.all": lambda x, y: tt.all(x),
+    "tt.one_hot": lambda x, y: tt.one_hot(x.argmax(dim=1), 3),
 }
 
 OPERATOR_NAMES = (
@@ -197,11 +255,25 @@ def test_every_computing_method_runs_through_apply(method, recorded, xyw):
 
 
 @pytest.mark.parametrize("method", NOT_RECORDED)
-def test_comparisons_and_argmax_compute_but_are_not_recorded(method, recorded, xyw):
+def test_comparisons_argmax_any_all_one_hot_compute_but_are_not_recorded(method, recorded, xyw):
     x, y, _ = xyw
     result = NOT_RECORDED[method](x, y)
     assert isinstance(result, Tensor)
     assert recorded == []
+
+
+def test_the_tables_cover_every_function_of_the_package():
+    functions = {
+        name
+        for name in [*tt.__all__, "any", "all"]
+        if callable(getattr(tt, name))
+        and getattr(tt, name).__module__.startswith("tinytorch.tensor")
+    }
+    not_ops = {"Tensor", "MinMax", "Op", "apply", "accumulate_grad", "install_autograd", "vjp"}
+    not_ops |= {"is_grad_enabled", "tensor", "zeros", "ones", "full", "arange", "rand", "randn"}
+    not_ops |= {"footprint_table", "memory_footprint", "traversal_timing", "view_costs"}
+    listed = {name.removeprefix("tt.") for name in [*EXPRESSIONS, *NOT_RECORDED]}
+    assert functions - not_ops - listed == set(), "add new functions to EXPRESSIONS"
 
 
 def test_the_tables_cover_every_public_method_of_tensor():

@@ -6,9 +6,34 @@
 Tensor([18., 38.], dtype=float32)
 """
 
-from tinytorch.tensor import ops
+from tinytorch.tensor import functions, ops, ops_extra, special
 from tinytorch.tensor.__about__ import __version__
 from tinytorch.tensor.dispatch import Op, apply, install_autograd, is_grad_enabled, vjp
+from tinytorch.tensor.functions import (
+    chunk,
+    cos,
+    cumsum,
+    einsum,
+    erf,
+    exp2,
+    flip,
+    gather,
+    index_select,
+    log2,
+    logsumexp,
+    masked_fill,
+    one_hot,
+    pad,
+    prod,
+    roll,
+    rsqrt,
+    scatter_add,
+    sign,
+    sin,
+    split,
+    tril,
+    triu,
+)
 from tinytorch.tensor.lessons import footprint_table, memory_footprint, traversal_timing, view_costs
 from tinytorch.tensor.tensor import (
     MinMax,
@@ -29,6 +54,10 @@ from tinytorch.tensor.tensor import (
     zeros,
 )
 
+# tt.any(x) and tt.all(x), left out of __all__: a star import would shadow Python's builtins
+any = functions.any
+all = functions.all
+
 __all__ = [
     "MinMax",
     "Op",
@@ -38,21 +67,46 @@ __all__ = [
     "apply",
     "arange",
     "cat",
+    "chunk",
     "concatenate",
+    "cos",
+    "cumsum",
+    "einsum",
+    "erf",
+    "exp2",
+    "flip",
     "footprint_table",
     "full",
+    "gather",
+    "index_select",
     "install_autograd",
     "is_grad_enabled",
+    "log2",
+    "logsumexp",
+    "masked_fill",
     "maximum",
     "memory_footprint",
     "minimum",
+    "one_hot",
     "ones",
     "ops",
+    "ops_extra",
+    "pad",
+    "prod",
     "rand",
     "randn",
+    "roll",
+    "rsqrt",
+    "scatter_add",
+    "sign",
+    "sin",
+    "special",
+    "split",
     "stack",
     "tensor",
     "traversal_timing",
+    "tril",
+    "triu",
     "view_costs",
     "vjp",
     "where",

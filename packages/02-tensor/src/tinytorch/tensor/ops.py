@@ -129,7 +129,8 @@ class Pow(_Binary):
     d/db is ``a^b log(a)``: 0 where b > 0, -inf where b < 0 (log 0 = -inf)."""
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        out = np.power(a, b)
+        with np.errstate(divide="ignore"):  # 0 ** -1 is inf, silently, as in PyTorch
+            out = np.power(a, b)
         self.save_for_backward(a, b, out)
         # BEGIN SOLUTION
         return out
@@ -572,8 +573,9 @@ class Argmin(Argmax):
 class Gather(Op):
     """``torch.gather(x, dim, index)``: ``out[i][j] = x[index[i][j]][j]`` for dim 0, and so on.
 
-    ``index`` (int64) has as many dims as ``x``, and the result has its shape. The backward
-    scatters the gradient back with ``np.add.at``, so an element gathered twice gets the sum.
+    ``index`` (int64) has as many dims as ``x``, none longer than x's apart from ``dim``, and
+    the result has its shape. The backward scatters the gradient back with ``np.add.at``, so an
+    element gathered twice gets the sum.
     """
 
     def __init__(self, dim: int) -> None:
@@ -585,15 +587,36 @@ class Gather(Op):
                 f"gather: index must be an integer tensor with as many dims as the input "
                 f"({x.ndim}), got dtype {index.dtype} and shape {index.shape}"
             )
-        self.axis = normalize_dim(self.dim, x.ndim, "gather")[0]
+        axes = normalize_dim(self.dim, x.ndim, "gather")
+        self.axis = axes[0] if axes else 0
+        if any(
+            n > s
+            for d, (n, s) in enumerate(zip(index.shape, x.shape, strict=True))
+            if d != self.axis
+        ):
+            raise ValueError(
+                f"gather: index of shape {index.shape} is longer than the input of shape "
+                f"{x.shape} in a dim other than dim {self.dim}"
+            )
+        length = x.shape[self.axis] if x.ndim else 1
+        if index.size and (index.min() < 0 or index.max() >= length):
+            raise IndexError(
+                f"gather: index holds values from {index.min()} to {index.max()}, but dim "
+                f"{self.dim} has size {length} (valid: 0 to {length - 1})"
+            )
         self.input_shape = x.shape
         self.save_for_backward(index)
-        return np.take_along_axis(x, index, axis=self.axis)
+        return x[_along_axis(index, self.axis)] if x.ndim else x.copy()
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (index,) = self.saved
+        if not self.input_shape:
+            return grad, None
         out = np.zeros(self.input_shape, dtype=grad.dtype)
+        # HINT: out[index[i][j]][j] was read: add grad[i][j] back there (np.add.at sums repeats)
+        # BEGIN SOLUTION
         np.add.at(out, _along_axis(index, self.axis), grad)
+        # END SOLUTION
         return out, None
 
 
@@ -686,19 +709,26 @@ class Expand(Op):
 
 
 class GetItem(Op):
-    """``x[index]``: basic slicing gives a view; integer-array or boolean indexing copies."""
+    """``x[index]``: basic slicing gives a view; integer-array or boolean indexing copies.
+
+    The index is NumPy's, with one difference, PyTorch's: an integer next to index arrays
+    selects first (see `torch_order`), so ``x[0, :, [0, 1]]`` of a (2, 3, 4) tensor is (3, 2).
+    """
 
     def __init__(self, index: Any) -> None:
         self.index = index
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape, self.input_dtype = x.shape, x.dtype
+        self.move = torch_order(self.index, x.ndim)
         # BEGIN SOLUTION
-        return x[self.index]
+        out = x[self.index]
         # END SOLUTION
+        return to_torch_order(out, self.move)
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         out = np.zeros(self.input_shape, dtype=grad.dtype)
+        grad = to_numpy_order(grad, self.move)
         # HINT: with integer-array indices an element can be picked twice; its gradient is the sum
         # BEGIN SOLUTION
         if is_advanced_index(self.index):
@@ -713,6 +743,80 @@ def is_advanced_index(index: Any) -> bool:
     """True when ``index`` holds an integer or boolean array (NumPy's advanced indexing)."""
     parts = index if isinstance(index, tuple) else (index,)
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
+
+
+def _is_int(part: Any) -> bool:
+    """A scalar integer index (a Python or NumPy int, or a 0-d integer array), not a bool."""
+    if isinstance(part, np.ndarray):
+        return part.ndim == 0 and part.dtype.kind in "iu"
+    return isinstance(part, (int, np.integer)) and not isinstance(part, bool)
+
+
+Move = tuple[int, int] | None  # (dims of the index arrays' block, where PyTorch puts it)
+
+
+def torch_order(index: Any, ndim: int) -> Move:
+    """Where PyTorch's result of ``x[index]`` differs from NumPy's, how to move NumPy's dims.
+
+    Both put the dims of the index arrays (one block, their broadcast shape) in place of those
+    arrays when the arrays are adjacent, and first when a slice, ``None`` or ``...`` separates
+    them. They differ on *integers*: NumPy counts an integer as one more index array, PyTorch
+    selects with it first. So with an integer among index arrays separated by a slice, NumPy
+    puts the block first while PyTorch, once the integers are gone, may see the arrays adjacent
+    and keep the block in place: ``x[0, :, [0, 1]]`` of a (2, 3, 4) tensor is (2, 3) in NumPy
+    and (3, 2) in PyTorch, and ``x[:, [0, 1], :, 0]`` of a 4-d tensor swaps two dims.
+
+    Returns None when the two agree, else ``(block_ndim, position)``: NumPy's result with its
+    first ``block_ndim`` dims moved to ``position`` is PyTorch's.
+    """
+    parts = [np.asarray(p) if isinstance(p, list) else p for p in _parts(index)]
+    ints = [i for i, p in enumerate(parts) if _is_int(p)]
+    arrays = [
+        i
+        for i, p in enumerate(parts)
+        if i not in ints and (isinstance(p, (np.ndarray, bool, np.bool_)))
+    ]
+    if not ints or not arrays:
+        return None
+    both = sorted(ints + arrays)
+    if both[-1] - both[0] + 1 == len(both):
+        return None  # adjacent for NumPy too: the block stays in place in both
+    rest = [i for i in range(len(parts)) if i not in ints]
+    where = [rest.index(i) for i in arrays]
+    if where[-1] - where[0] + 1 != len(where):
+        return None  # separated for PyTorch too: the block goes first in both
+    arrays_of = [np.asarray(parts[i]) for i in arrays]
+    consumed = sum(a.ndim if a.dtype == np.bool_ else 1 for a in arrays_of)
+    consumed += sum(1 for p in parts if isinstance(p, slice)) + len(ints)
+    covered = ndim - consumed  # dims that ``...`` stands for
+    position = 0
+    for p in parts[: arrays[0]]:
+        if p is None or isinstance(p, slice):
+            position += 1
+        elif p is Ellipsis:
+            position += covered
+    block = max(1 if a.dtype == np.bool_ else a.ndim for a in arrays_of)
+    return (block, position) if position else None
+
+
+def _parts(index: Any) -> tuple[Any, ...]:
+    return index if isinstance(index, tuple) else (index,)
+
+
+def to_torch_order(out: np.ndarray, move: Move) -> np.ndarray:
+    """NumPy's result of an indexing, its dims as PyTorch orders them (a view)."""
+    if move is None:
+        return out
+    block, position = move
+    return np.moveaxis(out, range(block), range(position, position + block))
+
+
+def to_numpy_order(values: np.ndarray, move: Move) -> np.ndarray:
+    """The inverse of `to_torch_order`: PyTorch's dims of ``x[index]`` as NumPy orders them."""
+    if move is None:
+        return values
+    block, position = move
+    return np.moveaxis(values, range(position, position + block), range(block))
 
 
 class Concatenate(Op):

@@ -11,10 +11,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from tinytorch.tensor import ops
+from tinytorch.tensor import ops, ops_extra
 from tinytorch.tensor.dispatch import Version, apply, hooks, is_grad_enabled
 
 ArrayLike = Any  # anything np.asarray accepts: nested lists, scalars, ndarrays
+Number = float  # a Python number (inside class Tensor, ``float`` is the method Tensor.float)
 Dim = ops.Dim
 
 
@@ -157,17 +158,18 @@ class Tensor:
         return self.data.tolist()
 
     def float(self) -> Tensor:
-        return self.astype(np.float32)
+        """float32 (``self`` itself when it already is, as in PyTorch)."""
+        return self.to(np.float32)
 
     def double(self) -> Tensor:
-        return self.astype(np.float64)
+        return self.to(np.float64)
 
     def long(self) -> Tensor:
-        return self.astype(np.int64)
+        return self.to(np.int64)
 
     def to(self, target: Any) -> Tensor:
-        """``x.to(np.float64)`` converts the dtype; ``x.to("cpu")`` is ``x`` (TinyTorch runs on
-        the CPU only); a GPU device raises."""
+        """``x.to(np.float64)`` converts the dtype (``x`` itself when it has it already, as in
+        PyTorch); ``x.to("cpu")`` is ``x`` (TinyTorch runs on the CPU only); a GPU raises."""
         if isinstance(target, str):
             if target != "cpu":
                 raise ValueError(
@@ -175,7 +177,7 @@ class Tensor:
                     f"available (use 'cpu', or a dtype such as np.float64)"
                 )
             return self
-        return self.astype(target)
+        return self if self.dtype == np.dtype(target) else self.astype(target)
 
     def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False) -> None:
         """Fill ``.grad`` of every leaf this tensor depends on (needs tinytorch.autograd)."""
@@ -208,7 +210,7 @@ class Tensor:
             )
         return bool(self.data.item())
 
-    def __float__(self) -> float:
+    def __float__(self) -> Number:
         return float(self.item())
 
     def __int__(self) -> int:
@@ -283,10 +285,10 @@ class Tensor:
         return apply(ops.Remainder(), self._lift(other), self)
 
     # PyTorch's method spellings of the operators
-    def add(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+    def add(self, other: ArrayLike, alpha: Number = 1) -> Tensor:
         return self + (other if alpha == 1 else self._lift(other) * alpha)
 
-    def sub(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+    def sub(self, other: ArrayLike, alpha: Number = 1) -> Tensor:
         return self - (other if alpha == 1 else self._lift(other) * alpha)
 
     def mul(self, other: ArrayLike) -> Tensor:
@@ -347,11 +349,11 @@ class Tensor:
         self._version_counter.value += 1
         return self
 
-    def add_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+    def add_(self, other: ArrayLike, alpha: Number = 1) -> Tensor:
         """``self += alpha * other`` in place; returns ``self``."""
         return self._write("add_", self.data + _array(other) * alpha)
 
-    def sub_(self, other: ArrayLike, alpha: float = 1) -> Tensor:
+    def sub_(self, other: ArrayLike, alpha: Number = 1) -> Tensor:
         return self._write("sub_", self.data - _array(other) * alpha)
 
     def mul_(self, other: ArrayLike) -> Tensor:
@@ -360,13 +362,13 @@ class Tensor:
     def div_(self, other: ArrayLike) -> Tensor:
         return self._write("div_", self.data / _array(other))
 
-    def clamp_(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clamp_(self, min: Number | None = None, max: Number | None = None) -> Tensor:
         return self._write("clamp_", np.clip(self.data, min, max))
 
     def zero_(self) -> Tensor:
         return self._write("zero_", 0)
 
-    def fill_(self, value: float) -> Tensor:
+    def fill_(self, value: Number) -> Tensor:
         return self._write("fill_", value)
 
     def copy_(self, source: ArrayLike) -> Tensor:
@@ -434,13 +436,60 @@ class Tensor:
     def abs(self) -> Tensor:
         return apply(ops.Abs(), self)
 
+    def sin(self) -> Tensor:
+        return apply(ops_extra.Sin(), self)
+
+    def cos(self) -> Tensor:
+        return apply(ops_extra.Cos(), self)
+
+    def rsqrt(self) -> Tensor:
+        """``1 / sqrt(x)`` in one op (inf at 0, NaN below 0, silently, as in PyTorch)."""
+        return apply(ops_extra.Rsqrt(), self)
+
+    def log2(self) -> Tensor:
+        return apply(ops_extra.Log2(), self)
+
+    def exp2(self) -> Tensor:
+        return apply(ops_extra.Exp2(), self)
+
+    def sign(self) -> Tensor:
+        """-1, 0 or 1 elementwise; its gradient is 0, as in PyTorch."""
+        return apply(ops_extra.Sign(), self)
+
+    def erf(self) -> Tensor:
+        """The error function (`tinytorch.tensor.special.erf`)."""
+        return apply(ops_extra.Erf(), self)
+
+    def masked_fill(self, mask: ArrayLike, value: ArrayLike) -> Tensor:
+        """``value`` where the bool ``mask`` (broadcast to this shape) is True, ``self`` elsewhere.
+
+        ``value`` is a number (cast to this dtype) or a 0-d tensor (its gradient flows too).
+        """
+        if isinstance(value, Tensor):
+            if value.ndim != 0:
+                raise ValueError(
+                    f"masked_fill: value must be a number or a 0-d tensor, got shape "
+                    f"{value.shape}; for a tensor of values use where(mask, values, x)"
+                )
+            ops_extra.check_mask(_array(mask), self.shape)
+            return where(mask, value.to(self.dtype), self)
+        return apply(ops_extra.MaskedFill(value), self, mask)
+
+    def tril(self, diagonal: int = 0) -> Tensor:
+        """The lower triangle of the last two dims (``diagonal`` > 0 keeps more), zeros above."""
+        return apply(ops_extra.Tril(diagonal), self)
+
+    def triu(self, diagonal: int = 0) -> Tensor:
+        """The upper triangle of the last two dims (``diagonal`` > 0 keeps less), zeros below."""
+        return apply(ops_extra.Tril(diagonal, upper=True), self)
+
     def maximum(self, other: ArrayLike) -> Tensor:
         return apply(ops.Maximum(), self, self._lift(other))
 
     def minimum(self, other: ArrayLike) -> Tensor:
         return apply(ops.Minimum(), self, self._lift(other))
 
-    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:
+    def clip(self, min: Number | None = None, max: Number | None = None) -> Tensor:
         """Clamp into ``[min, max]`` (PyTorch's ``clamp``; either bound may be None)."""
         return apply(ops.Clip(min, max), self)
 
@@ -492,9 +541,38 @@ class Tensor:
     def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
         return apply(ops.Argmin(dim, keepdim), self)
 
+    def prod(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """Product over ``dim``; its gradient is exact with zeros (no division by 0)."""
+        return apply(ops_extra.Prod(dim, keepdim), self)
+
+    def cumsum(self, dim: int) -> Tensor:
+        """Running sum along ``dim``."""
+        return apply(ops_extra.CumSum(dim), self)
+
+    def logsumexp(self, dim: Dim, keepdim: bool = False) -> Tensor:
+        """``log(sum(exp(x)))`` over ``dim``, without overflow (the max is subtracted first)."""
+        return apply(ops_extra.LogSumExp(dim, keepdim), self)
+
+    def any(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """True where any element (over ``dim``) is nonzero: a bool tensor."""
+        return apply(ops_extra.Any(dim, keepdim), self)
+
+    def all(self, dim: Dim = None, keepdim: bool = False) -> Tensor:
+        """True where every element (over ``dim``) is nonzero: a bool tensor."""
+        return apply(ops_extra.All(dim, keepdim), self)
+
     def gather(self, dim: int, index: ArrayLike) -> Tensor:
         """``torch.gather``: ``out[i][j] = self[index[i][j]][j]`` for dim 0 (and so on)."""
         return apply(ops.Gather(dim), self, index)
+
+    def scatter_add(self, dim: int, index: ArrayLike, src: ArrayLike) -> Tensor:
+        """A copy with ``src`` added at ``index``: ``out[index[i][j]][j] += src[i][j]`` for dim
+        0 (repeats add up); the reverse of `gather`."""
+        return apply(ops_extra.ScatterAdd(dim), self, index, src)
+
+    def index_select(self, dim: int, index: ArrayLike) -> Tensor:
+        """The slices ``index[0], index[1], ...`` of ``dim`` (a 1-d integer index), in order."""
+        return apply(ops_extra.IndexSelect(dim), self, index)
 
     # ----------------------------------------------------------------- shape and views
     def reshape(self, *shape: Any) -> Tensor:
@@ -564,13 +642,78 @@ class Tensor:
         """Broadcast to ``shape`` without copying (stride 0 along the new dims)."""
         return apply(ops.Expand(_shape_arg(shape)), self)
 
+    def flip(self, *dims: Any) -> Tensor:
+        """Reverse the order along ``dims`` (``flip(0)``, ``flip(0, 1)`` or ``flip((0, 1))``);
+        a copy, as in PyTorch."""
+        return apply(ops_extra.Flip(_shape_arg(dims)), self)
+
+    def roll(self, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None) -> Tensor:
+        """Shift elements along ``dims`` by ``shifts``, wrapping around (``dims=None``: the
+        flattened tensor)."""
+        return apply(ops_extra.Roll(shifts, dims), self)
+
+    def repeat(self, *sizes: Any) -> Tensor:
+        """Tile ``sizes[d]`` times along each dim (more sizes than dims add leading dims); a
+        copy (``expand`` broadcasts a size-1 dim without copying)."""
+        return apply(ops_extra.Repeat(_shape_arg(sizes)), self)
+
+    def split(
+        self, split_size_or_sections: int | Sequence[int], dim: int = 0
+    ) -> tuple[Tensor, ...]:
+        """Views along ``dim``: pieces of ``split_size`` (the last may be shorter), or of the
+        listed sizes (which must add up to the dim's length). Each piece is a slice (`GetItem`)."""
+        axis = ops.normalize_dim(dim, self.ndim, "split")
+        if not axis:
+            raise ValueError("split: a 0-d tensor has no dim to split")
+        length = self.shape[axis[0]]
+        if isinstance(split_size_or_sections, (int, np.integer)):
+            size = int(split_size_or_sections)
+            if size < 0 or (size == 0 and length > 0):
+                raise ValueError(
+                    f"split: split_size must be positive (0 only for an empty dim), got {size} "
+                    f"for dim {dim} of size {length}"
+                )
+            steps = range(0, length, size) if size else range(0)
+            sizes = [min(size, length - start) for start in steps] or [0]
+        else:
+            sizes = [int(n) for n in split_size_or_sections]
+            if sum(sizes) != length or any(n < 0 for n in sizes):
+                raise ValueError(
+                    f"split: sizes {sizes} must be non-negative and add up to {length}, the "
+                    f"size of dim {dim}"
+                )
+        lead = (slice(None),) * axis[0]
+        starts = np.cumsum([0, *sizes[:-1]])
+        return tuple(self[(*lead, slice(a, a + n))] for a, n in zip(starts, sizes, strict=True))
+
+    def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        """Split into ``chunks`` pieces of ``ceil(length / chunks)`` along ``dim`` (the last
+        shorter; fewer pieces when the length does not need them all), as in PyTorch."""
+        if chunks <= 0:
+            raise ValueError(f"chunk: chunks must be positive, got {chunks}")
+        axis = ops.normalize_dim(dim, self.ndim, "chunk")
+        length = self.shape[axis[0]] if axis else 0
+        if length == 0:
+            return tuple(self.split(0, dim) * chunks)
+        return self.split(-(-length // chunks), dim)
+
     def __getitem__(self, index: Any) -> Tensor:
+        """Indexing as PyTorch does it (NumPy's rules, but an integer among index arrays selects
+        first: ``x[0, :, [0, 1]]`` of a (2, 3, 4) tensor is (3, 2), see `ops.torch_order`)."""
         return apply(ops.GetItem(_index_arrays(index)), self)
 
     def __setitem__(self, index: Any, value: ArrayLike) -> None:
         """In-place write (``x[0] = 5``): bumps the version, so a backward that saved ``x``
-        refuses to run; on a parameter only under ``no_grad``, as in PyTorch."""
-        self._write("setitem", _as_array(value, self.dtype), _index_arrays(index))
+        refuses to run; on a parameter only under ``no_grad``, as in PyTorch. ``value``
+        broadcasts to the shape of ``x[index]``."""
+        index = _index_arrays(index)
+        values = _as_array(value, self.dtype)
+        move = ops.torch_order(index, self.ndim)
+        if move is not None:  # value is laid out as PyTorch's x[index]; NumPy's dims differ
+            probe = np.broadcast_to(np.zeros((), dtype=np.bool_), self.shape)[index]
+            shape = ops.to_torch_order(probe, move).shape
+            values = ops.to_numpy_order(np.broadcast_to(values, shape), move)
+        self._write("setitem", values, index)
 
 
 class MinMax(NamedTuple):

@@ -1,4 +1,4 @@
-"""The error function ``erf``, vectorised, without SciPy (exact GELU needs it).
+"""The error function ``erf``, vectorised, without SciPy (``Tensor.erf``; module 04's exact GELU).
 
 ``erf(x) = 2/sqrt(pi) * integral from 0 to x of exp(-t^2) dt``. NumPy has no erf, and calling
 Python's ``math.erf`` once per element costs ~100 ns each (0.1 s per million elements), so we
