@@ -70,7 +70,7 @@ from tinytorch.activations.modules import (
     Tanh,
 )
 from tinytorch.activations.ops import ACTIVATION_OPS
-from tinytorch.activations.special import erf
+from tinytorch.tensor.special import erf
 
 __all__ = [
     "ACTIVATION_OPS",

@@ -23,10 +23,10 @@ import math
 
 import numpy as np
 
-from tinytorch.activations.special import erf
 from tinytorch.tensor import Op
 from tinytorch.tensor.dispatch import Grads
 from tinytorch.tensor.ops import normalize_dim
+from tinytorch.tensor.special import erf
 
 GELU_APPROXIMATIONS = ("none", "tanh")
 _SQRT_2 = math.sqrt(2.0)
@@ -174,7 +174,8 @@ class TanhOp(ActivationOp):
 class GELUOp(ActivationOp):
     """``y = x * Phi(x)``, Phi the standard normal CDF: the activation of BERT and GPT.
 
-    ``approximate="none"``: ``Phi(x) = (1 + erf(x / sqrt(2))) / 2`` (`special.erf`).
+    ``approximate="none"``: ``Phi(x) = (1 + erf(x / sqrt(2))) / 2``
+    (`tinytorch.tensor.special.erf`).
     ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) / 2``
     (GPT-2's form; max |difference| from the exact GELU ~5e-4). tanh is exactly +-1 once
     |x| > 10, so x is clipped there before it is cubed: no overflow for any input.
