@@ -35,6 +35,13 @@ def installed_modules() -> list[str]:
     return [m.name for m in MODULES if importlib.util.find_spec(m.import_name) is not None]
 
 
+# tinytorch.<package> is always the package (never a function of the same name, such as
+# tinytorch.tensor.tensor), and the PyTorch-shaped views import on first access.
+PACKAGES = (
+    "setup", "tensor", "layers", "activations", "networks", "autograd", "spatial", "optimizers",
+    "dataloader", "training", "tokenization", "embeddings", "attention", "transformers",
+    "generation", "profiling", "kernels", "compression", "kvcache", "competition",
+)  # fmt: skip
 __getattr__, __dir__ = lazy_exports(
-    __name__, OWNERS, globals(), submodules=("nn", "optim", "utils")
+    __name__, OWNERS, globals(), submodules=(*PACKAGES, "nn", "optim", "utils")
 )
