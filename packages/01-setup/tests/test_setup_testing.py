@@ -129,10 +129,36 @@ def test_gradcheck_passes_for_correct_gradients():
     assert max(result.max_abs_errors) < 1e-7
     assert len(result.max_rel_errors) == 2
 
-    gradcheck(np.sin, [x.astype(np.float32)], lambda a, g: [g * np.cos(a)])
-
     a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
     gradcheck(np.matmul, [a, b], lambda a, b, g: (g @ b.T, a.T @ g))
+
+
+def test_gradcheck_warns_about_float32_inputs_and_checks_them_as_float64():
+    x = rng.standard_normal((3, 4))
+    with pytest.warns(
+        UserWarning, match=r"gradcheck: input 1 is float32; finite differences "
+    ) as w:
+        result = gradcheck(
+            lambda a, b: a * b, [x, x.astype(np.float32)], lambda a, b, g: (g * b, g * a)
+        )
+    assert result.ok and len(w) == 1
+    assert "Tensor(np.float64 array) makes float32 unless dtype=np.float64" in str(w[0].message)
+
+
+def test_gradcheck_refuses_a_float32_result():
+    x = rng.standard_normal(4)
+
+    def float32_sin(a):  # what Tensor(a) without dtype=np.float64 does inside fn
+        return np.sin(a.astype(np.float32))
+
+    with pytest.raises(
+        TypeError, match=r"gradcheck: fn returned float32 for float64 inputs.*"
+    ) as err:
+        gradcheck(float32_sin, [x], lambda a, g: [g * np.cos(a)])
+    assert "dtype=np.float64" in str(err.value)
+    with pytest.raises(TypeError, match="fn returned float16"):
+        numerical_gradient(lambda a: a.astype(np.float16), [x])
+    assert gradcheck(lambda a: (a > 0).sum(), [x], lambda a, g: [np.zeros_like(a)]).ok  # ints
 
 
 def test_gradcheck_accepts_a_single_array_and_scalar_output():

@@ -6,6 +6,7 @@ ndarray or a ``.numpy()`` method), so the same helpers test module 02's ``Tensor
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -99,6 +100,22 @@ def assert_close(
     )
 
 
+FLOAT64_NOTE = (
+    "note Tensor(np.float64 array) makes float32 unless dtype=np.float64 is given: "
+    "Tensor(x, dtype=np.float64)"
+)
+
+
+def _check_float64_output(out: np.ndarray) -> None:
+    """Finite differences of a float32 (or float16) result are noise: refuse them."""
+    if out.dtype.kind == "f" and out.dtype.itemsize < 8:
+        raise TypeError(
+            f"gradcheck: fn returned {out.dtype} for float64 inputs; finite differences need "
+            f"float64 (a step of eps=1e-6 is lost in {out.dtype}'s rounding, so the numeric "
+            f"gradient is noise). Compute fn in float64; {FLOAT64_NOTE}"
+        )
+
+
 def numerical_gradient(
     fn: Callable[..., Any],
     inputs: Sequence[Any],
@@ -111,9 +128,12 @@ def numerical_gradient(
     element costs two calls of ``fn``: 2 * (total input size) calls in all -- this is why real
     frameworks use reverse-mode autodiff and keep finite differences for testing on tiny inputs.
     Everything is computed in float64; ``grad_output`` defaults to ones (the gradient of a sum).
+    ``fn`` must return float64 for float64 inputs (a float32 result raises a TypeError).
     """
     xs = [np.array(to_numpy(x), dtype=np.float64) for x in inputs]  # copies, float64
-    out = to_numpy(fn(*xs)).astype(np.float64)
+    out = to_numpy(fn(*xs))
+    _check_float64_output(out)
+    out = out.astype(np.float64)
     g = np.ones_like(out) if grad_output is None else to_numpy(grad_output).astype(np.float64)
     if g.shape != out.shape:
         raise ValueError(f"grad_output has shape {g.shape}, but fn's output has shape {out.shape}")
@@ -219,11 +239,28 @@ def gradcheck(
     ``fn(*arrays)`` computes the output; ``grad_fn(*arrays, grad_output)`` returns one gradient
     per input. Inputs are cast to float64 (float32 finite differences are too noisy) and a
     seeded random ``grad_output`` is used, so a backward that ignores ``grad_output`` fails.
+
+    Precision: a float32 (or float16) input gets a ``UserWarning`` (it is checked as float64,
+    its values exactly, but the code under test probably meant float32), and an ``fn`` that
+    returns float32 for the float64 inputs raises a ``TypeError``: its finite differences would
+    be noise. The usual cause is ``Tensor(x)`` inside ``fn``, which makes float32 from float64
+    data unless ``dtype=np.float64`` is given.
     Raises ``AssertionError`` naming the input, the worst element, both values and the errors;
     with ``raise_on_failure=False`` returns the result instead (check ``result.ok``).
     """
-    xs = [np.array(to_numpy(x), dtype=np.float64) for x in inputs]
+    arrays = [to_numpy(x) for x in inputs]
+    for i, array in enumerate(arrays):
+        if array.dtype.kind == "f" and array.dtype.itemsize < 8:
+            warnings.warn(
+                f"gradcheck: input {i} is {array.dtype}; finite differences need float64, so it "
+                f"is checked as float64 (its {array.dtype} values, exactly). Pass float64 inputs, "
+                f"and compute in float64; {FLOAT64_NOTE}",
+                UserWarning,
+                stacklevel=2,
+            )
+    xs = [np.array(a, dtype=np.float64) for a in arrays]
     out = to_numpy(fn(*xs))
+    _check_float64_output(out)
     grad_output = np.asarray(np.random.default_rng(seed).standard_normal(out.shape))
     analytic = grad_fn(*[x.copy() for x in xs], grad_output.copy())
     if isinstance(analytic, np.ndarray) or not isinstance(analytic, Sequence):
