@@ -22,6 +22,7 @@ CASES = (
     "conv2d",
     "cifar_cnn_step",
     "dataloader",
+    "tokenizer",
 )
 
 

@@ -85,6 +85,9 @@ def test_decode_rejects_out_of_range_ids() -> None:
         tok.decode([-1])  # a negative index must not silently pick the last character
     with pytest.raises(IndexError):
         tok.decode([99])
+    with pytest.raises(TypeError, match=r"integers, got 1\.0 at position 0"):
+        tok.decode([1.0])  # type: ignore[list-item]
+    assert tok.decode([np.int64(1), np.int32(2)]) == "bc"
     with pytest.raises(TypeError, match="1-D integer array"):
         tok.decode(np.zeros((2, 2), dtype=np.int64))
 

@@ -11,7 +11,7 @@ import numpy as np
 from tinytorch.tokenization.batch import BatchEncoding, Padding, Side, pad_batch
 from tinytorch.tokenization.errors import TokenIdError
 
-__all__ = ["Tokenizer", "as_id_list"]
+__all__ = ["Tokenizer", "as_id_list", "check_id"]
 
 
 def as_id_list(ids: Iterable[int] | np.ndarray, operation: str) -> list[int]:
@@ -24,6 +24,15 @@ def as_id_list(ids: Iterable[int] | np.ndarray, operation: str) -> list[int]:
             )
         return [int(i) for i in ids.tolist()]
     return list(ids)
+
+
+def check_id(token_id: Any, position: int, operation: str) -> None:
+    """Raise ``TypeError`` naming the position when ``token_id`` is not an integer."""
+    if isinstance(token_id, bool) or not isinstance(token_id, (int, np.integer)):
+        raise TypeError(
+            f"{operation}: ids must be integers, got {token_id!r} at position {position}; "
+            f"convert model outputs with argmax(...).astype(int) or int(...)"
+        )
 
 
 class Tokenizer(ABC):

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import numpy as np
 import regex
 
-from tinytorch.tokenization.base import Tokenizer, as_id_list
+from tinytorch.tokenization.base import Tokenizer, as_id_list, check_id
 from tinytorch.tokenization.errors import (
     DisallowedSpecialTokenError,
     TokenIdError,
@@ -392,6 +392,7 @@ class BPETokenizer(Tokenizer):
             except (IndexError, TypeError):
                 pass  # find the culprit below
         for position, token_id in enumerate(ids):
+            check_id(token_id, position, "decode")
             if not 0 <= token_id < len(table) or table[token_id] is None:
                 raise TokenIdError("decode", token_id, position, self.vocab_size)
         return b"".join([table[i] for i in ids])  # type: ignore[misc]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.tokenization.base import Tokenizer, as_id_list
+from tinytorch.tokenization.base import Tokenizer, as_id_list, check_id
 from tinytorch.tokenization.errors import (
     TokenIdError,
     UnknownCharacterError,
@@ -146,6 +146,7 @@ class CharTokenizer(Tokenizer):
         # BEGIN SOLUTION
         size = len(self.itos)
         for position, token_id in enumerate(ids):
+            check_id(token_id, position, "CharTokenizer.decode")
             if not 0 <= token_id < size:
                 raise TokenIdError("CharTokenizer.decode", token_id, position, size)
         return "".join([self.itos[i] for i in ids])
