@@ -7,6 +7,8 @@ import base64
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinytorch.tokenization import (
     BPETokenizer,
@@ -19,6 +21,7 @@ from tinytorch.tokenization import (
 )
 
 SPECIALS = ["<|endoftext|>", "<pad>"]
+repetitive = st.text(alphabet=st.sampled_from(list("aaaabbc d\n.'é🙂")), max_size=300)
 
 
 @pytest.fixture(scope="module")
@@ -181,3 +184,13 @@ def test_gpt2_export_refuses_a_special_token_spelled_like_a_token(tmp_path) -> N
     assert tok.encode("!!", allowed_special="all") == [256, 256]
     with pytest.raises(ValueError, match=r"special token '!' .* spelled like the ordinary token"):
         tok.save_gpt2(tmp_path)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(st.lists(repetitive | st.text(max_size=60), min_size=1, max_size=5), st.integers(0, 80))
+def test_merges_recovered_from_ranks_of_any_training(texts: list[str], merges: int) -> None:
+    """A rank table holds no merge list: splitting each token with the lower ranks must find
+    the merge training made (runs of equal tokens included)."""
+    tok = BPETokenizer(pattern=None).train(texts, 256 + merges, progress=False)
+    back = BPETokenizer.from_mergeable_ranks(tok.mergeable_ranks(), pattern=None)
+    assert back.merges == tok.merges
