@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinytorch.autograd import held_activation_bytes, no_grad
 from tinytorch.setup.testing import assert_close, gradcheck
 from tinytorch.spatial import (
     BatchNorm1d,
@@ -19,7 +20,7 @@ from tinytorch.spatial import (
     batch_norm_composed,
     batch_norm_naive,
 )
-from tinytorch.spatial.ops import BatchNormOp, batch_norm_backward
+from tinytorch.spatial.ops import BatchNormOp
 from tinytorch.tensor import Tensor
 
 SHAPES = [(4, 3, 5, 5), (6, 3), (5, 3, 4), (2, 3, 1, 3)]
@@ -135,7 +136,7 @@ def test_backward_matches_finite_differences(shape: tuple[int, ...], training: b
     def backward(x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray) -> list:
         op = make()
         op.forward(x, w, b)
-        return list(batch_norm_backward(op, g, w))
+        return list(op.backward(g, (True, True, True)))
 
     gradcheck(forward, [x, weight, bias], backward, rtol=1e-5, atol=1e-7)
 
@@ -146,7 +147,7 @@ def test_backward_without_affine_matches_finite_differences() -> None:
     def backward(x: np.ndarray, g: np.ndarray) -> list:
         op = BatchNormOp(True, 1e-5)
         op.forward(x)
-        return [batch_norm_backward(op, g, None)[0]]
+        return list(op.backward(g, (True,)))
 
     gradcheck(lambda x: BatchNormOp(True, 1e-5).forward(x), [x], backward, rtol=1e-5, atol=1e-7)
 
@@ -182,12 +183,12 @@ def test_module_manual_backward_equals_autograd(shape: tuple[int, ...], training
     x = Tensor(data(shape), requires_grad=True)
     out = layer(x)
     grad = np.random.default_rng(4).standard_normal(shape).astype(np.float32)
-    manual = {"input": layer.backward(Tensor(grad)).data}
-    manual |= {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
-    layer.zero_grad()
-    out.backward(grad)
+    out.backward(grad, retain_graph=True)
     automatic = {"input": x.grad.data}  # type: ignore[union-attr]
     automatic |= {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
+    layer.zero_grad()
+    manual = {"input": layer.backward(Tensor(grad)).data}
+    manual |= {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
     for key in manual:
         assert manual[key].dtype == np.float32, key
         assert_close(manual[key], automatic[key], rtol=1e-5, atol=1e-6, msg=key)
@@ -216,7 +217,7 @@ def test_random_shapes_forward_and_directional_derivative(
     expected, _, _ = batch_norm_naive(x, weight, bias, 1e-5, *running, training=training)
     assert_close(out, expected, rtol=1e-9, atol=1e-9)
     grad = generator.standard_normal(shape)
-    grad_input, _, _ = batch_norm_backward(op, grad, weight)
+    grad_input, _, _ = op.backward(grad, (True, False, False))
     direction = generator.standard_normal(shape)
     t = 1e-6
     plus = BatchNormOp(training, 1e-5, *running).forward(x + t * direction, weight, bias)
@@ -242,10 +243,87 @@ def test_parameters_buffers_and_state_dict() -> None:
     assert_close(other.running_var, layer.running_var)
     plain = BatchNorm1d(3, affine=False)
     assert plain.weight is None and plain.num_parameters() == 0
-    assert repr(plain) == "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=False)"
+    assert repr(plain) == (
+        "BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=False, bias=False, "
+        "track_running_stats=True)"
+    )
     out = plain(Tensor(data((5, 3))))
     assert_close(plain.backward(Tensor(np.zeros((5, 3), dtype=np.float32))), np.zeros((5, 3)))
     assert out.shape == (5, 3)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 5, 5), (6, 3), (5, 3, 4)])
+def test_without_running_stats_every_forward_uses_the_batch(shape: tuple[int, ...]) -> None:
+    """track_running_stats=False: no buffers (None, as PyTorch), nothing in state_dict, and
+    batch statistics in eval too."""
+    layer = layer_for(shape, track_running_stats=False)
+    assert layer.running_mean is None and layer.running_var is None
+    assert layer.num_batches_tracked is None
+    assert list(layer.named_buffers()) == [] and list(layer.state_dict()) == ["weight", "bias"]
+    x = data(shape)
+    expected, _, _ = batch_norm_naive(x)
+    assert_close(layer(Tensor(x)), expected, rtol=1e-4, atol=1e-5)
+    layer.eval()
+    assert_close(layer(Tensor(x)), expected, rtol=1e-4, atol=1e-5)  # still the batch's
+    inputs = Tensor(x, requires_grad=True)
+    out = layer(inputs)
+    grad = np.random.default_rng(2).standard_normal(shape).astype(np.float32)
+    out.backward(grad, retain_graph=True)
+    manual = layer.backward(Tensor(grad))  # the batch statistics' two extra terms, in eval
+    assert_close(manual, inputs.grad, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type]
+    assert abs(float(manual.data.sum())) < 1e-3  # sums to ~0 only when the mean depends on x
+    single = BatchNorm1d(3, track_running_stats=False).eval()  # batch statistics need a batch
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        single(Tensor(np.ones((1, 3))))
+
+
+def test_the_layer_holds_no_activation_after_backward_or_under_no_grad() -> None:
+    layer = BatchNorm2d(3)
+    x = Tensor(data((4, 3, 5, 5)), requires_grad=True)
+    out = layer(x)
+    assert held_activation_bytes(layer) >= x.nbytes  # x_hat
+    out.sum().backward()
+    assert held_activation_bytes(layer) == 0
+    layer(x)
+    layer.backward(Tensor(np.ones((4, 3, 5, 5), dtype=np.float32)))
+    assert held_activation_bytes(layer) == 0 and layer._ctx is None
+    with no_grad():
+        layer(x)
+    assert held_activation_bytes(layer) == 0 and layer._ctx is None
+
+
+def test_weight_and_bias_are_each_optional() -> None:
+    """F.batch_norm takes either alone; BatchNorm2d(..., bias=False) has a weight only."""
+    x = data((4, 3, 2, 2), dtype=np.float64)
+    weight, bias = affine(3)
+    for w, b in [(weight, None), (None, bias)]:
+        out = batch_norm(
+            Tensor(x, dtype=np.float64),
+            None,
+            None,
+            None if w is None else Tensor(w, dtype=np.float64),
+            None if b is None else Tensor(b, dtype=np.float64),
+            training=True,
+        )
+        assert_close(out, batch_norm_naive(x, w, b)[0], rtol=1e-10, atol=1e-10)
+
+    def backward(x: np.ndarray, w: np.ndarray, g: np.ndarray) -> list:
+        op = BatchNormOp(True, 1e-5)
+        op.forward(x, w)
+        return list(op.backward(g, (True, True)))
+
+    forward = lambda x, w: BatchNormOp(True, 1e-5).forward(x, w)  # noqa: E731
+    gradcheck(forward, [x, weight], backward, rtol=1e-5, atol=1e-7)
+    layer = BatchNorm2d(3, bias=False)
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    inputs = Tensor(data((4, 3, 2, 2)), requires_grad=True)
+    out = layer(inputs)
+    grad = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+    out.backward(grad, retain_graph=True)
+    automatic = layer.weight.grad.data.copy()  # type: ignore[union-attr]
+    layer.zero_grad()
+    assert_close(layer.backward(Tensor(grad)), inputs.grad, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type]
+    assert_close(layer.weight.grad, automatic, rtol=1e-5, atol=1e-6)  # type: ignore[arg-type, union-attr]
 
 
 def test_errors_name_the_problem() -> None:
@@ -259,7 +337,5 @@ def test_errors_name_the_problem() -> None:
         BatchNorm2d(0)
     with pytest.raises(ValueError, match="eval mode needs running_mean"):
         batch_norm(Tensor(np.ones((2, 3))), None, None, training=False)
-    with pytest.raises(ValueError, match="both weight and bias"):
-        batch_norm(Tensor(np.ones((2, 3))), None, None, Tensor(np.ones(3)), training=True)
     with pytest.raises(RuntimeError, match="call forward first"):
         BatchNorm1d(3).backward(Tensor(np.ones((2, 3))))

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tinytorch.autograd import no_grad
+from tinytorch.autograd import held_activation_bytes, no_grad
 from tinytorch.setup.testing import assert_close, gradcheck
 from tinytorch.spatial import Conv2d, col2im, conv2d, conv2d_naive, im2col
 from tinytorch.spatial.functional import make_conv2d_op
-from tinytorch.spatial.ops import Conv2dOp, conv2d_backward, pad2d
+from tinytorch.spatial.ops import Conv2dOp, pad2d
 from tinytorch.tensor import Tensor
 
 
@@ -91,8 +91,8 @@ def test_padding_same_and_valid() -> None:
         layer = Conv2d(2, 3, kernel, padding="same", dilation=dilation, rng=generator)
         out = layer(Tensor(x))
         assert out.shape == (1, 3, 6, 5)
-        op = layer._op
-        assert op is not None
+        op = layer._ctx
+        assert isinstance(op, Conv2dOp)
         (top, bottom), (left, right) = op.padding
         padded = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
         expected = conv2d_naive(padded, layer.weight.data, layer.bias.data, dilation=dilation)  # type: ignore[union-attr]
@@ -164,13 +164,13 @@ def test_backward_matches_finite_differences(name: str) -> None:
     def backward(x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray) -> list:
         op = make_op(w, options)
         op.forward(x, w, b)
-        return list(conv2d_backward(op, g, w))
+        return list(op.backward(g, (True, True, True)))
 
     gradcheck(forward, [x, weight, bias], backward, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("name", ["stride2_padding", "groups2", "all_combined"])
-def test_autograd_rule_matches_finite_differences(name: str) -> None:
+def test_autograd_matches_finite_differences(name: str) -> None:
     x, weight, bias, options = conv_case(name)
 
     def forward(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -184,17 +184,18 @@ def test_autograd_rule_matches_finite_differences(name: str) -> None:
     gradcheck(forward, [x, weight, bias], backward, rtol=1e-5, atol=1e-7)
 
 
-def test_rule_skips_the_gradients_nobody_needs() -> None:
-    x, weight, _, options = conv_case("padding", dtype=np.float32)
+def test_backward_skips_the_gradients_nobody_needs() -> None:
+    x, weight, bias, options = conv_case("padding", dtype=np.float32)
     frozen = Tensor(weight)  # requires_grad False
     inputs = Tensor(x, requires_grad=True)
     conv2d(inputs, frozen, **options).sum().backward()
     assert inputs.grad is not None and frozen.grad is None
     op = make_op(weight, options)
-    op.forward(x, weight)
+    op.forward(x, weight, bias)
     grad = np.ones((2, 4, 5, 5), dtype=np.float32)
-    grad_input, grad_weight, grad_bias = conv2d_backward(op, grad, weight, (False, True, False))
+    grad_input, grad_weight, grad_bias = op.backward(grad, (False, True, False))
     assert grad_input is None and grad_bias is None and grad_weight is not None
+    assert len(op.backward(grad, (True, False))) == 2  # two inputs (no bias): two gradients
 
 
 @pytest.mark.parametrize("name", ["plain", "stride2_padding", "dilation2", "all_combined"])
@@ -205,11 +206,11 @@ def test_module_manual_backward_equals_autograd(name: str, bias: bool) -> None:
     x = Tensor(rng(6).standard_normal((2, c_in, h, w)).astype(np.float32), requires_grad=True)
     out = layer(x)
     grad = rng(7).standard_normal(out.shape).astype(np.float32)
-    grad_input = layer.backward(Tensor(grad))
-    manual = {"input": grad_input.data} | {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
-    layer.zero_grad()
-    out.backward(grad)
+    out.backward(grad, retain_graph=True)  # autograd differentiates the layer's own Op...
     automatic = {"input": x.grad.data} | {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
+    layer.zero_grad()
+    grad_input = layer.backward(Tensor(grad))  # ...and so does the hand-written backward
+    manual = {"input": grad_input.data} | {n: p.grad.data for n, p in layer.named_parameters()}  # type: ignore[union-attr]
     assert set(manual) == ({"input", "weight", "bias"} if bias else {"input", "weight"})
     for key in manual:
         assert manual[key].dtype == np.float32, key
@@ -266,7 +267,7 @@ def test_random_shapes_forward_and_adjoint(
     out = op.forward(x, weight)
     assert_close(out, conv2d_naive(x, weight, None, **options), rtol=1e-9, atol=1e-9)
     grad = generator.standard_normal(out.shape)
-    grad_input, grad_weight, _ = conv2d_backward(op, grad, weight, (True, True, False))
+    grad_input, grad_weight = op.backward(grad, (True, True))
     assert grad_input is not None and grad_weight is not None
     assert grad_input.shape == x.shape and grad_weight.shape == weight.shape
     total = np.sum(out * grad)
@@ -282,7 +283,7 @@ def test_weight_grad_both_strategies_agree() -> None:
     op = make_conv2d_op(1)
     out = op.forward(x, weight)
     grad = generator.standard_normal(out.shape)
-    _, grad_weight, _ = conv2d_backward(op, grad, weight)
+    _, grad_weight = op.backward(grad, (False, True))
     expected = np.einsum("nohw,nchw->oc", grad, x)[:, :, None, None]
     assert_close(grad_weight, expected, rtol=1e-10)
 
@@ -324,6 +325,43 @@ def test_forward_under_no_grad_keeps_nothing() -> None:
     assert out.shape == (1, 3, 3, 3) and not out.requires_grad
     with pytest.raises(RuntimeError, match="call forward first"):
         layer.backward(Tensor(np.ones((1, 3, 3, 3), dtype=np.float32)))
+
+
+def test_the_layer_keeps_its_op_until_a_backward_then_nothing() -> None:
+    """The memory lesson: between forward and backward the layer's Op holds the column matrix
+    (kH*kW times the input); after any backward, manual or autograd's, the layer holds no
+    activation, and under no_grad it never does."""
+    layer = Conv2d(2, 3, 3, padding=1, rng=rng(0))
+    x = np.ones((2, 2, 5, 5), dtype=np.float32)
+    layer(Tensor(x))
+    op = layer._ctx
+    assert isinstance(op, Conv2dOp)
+    cols, weight = op.saved
+    assert cols.shape == (2, 1, 3 * 3 * 2, 5 * 5) and weight is layer.weight.data
+    assert held_activation_bytes(layer) == cols.nbytes == 9 * x.nbytes
+    grad = Tensor(np.ones((2, 3, 5, 5), dtype=np.float32))
+    layer.backward(grad)
+    assert layer._ctx is None and held_activation_bytes(layer) == 0
+    with pytest.raises(RuntimeError, match="call forward first"):
+        layer.backward(grad)
+    out = layer(Tensor(x, requires_grad=True))
+    assert held_activation_bytes(layer) == 9 * x.nbytes
+    out.sum().backward()  # autograd releases every Op it ran through, the layer's included
+    assert held_activation_bytes(layer) == 0
+    with pytest.raises(RuntimeError, match="call forward first"):
+        layer.backward(grad)
+    with no_grad():
+        layer(Tensor(x))
+    assert layer._ctx is None and held_activation_bytes(layer) == 0
+
+
+def test_backward_refuses_a_weight_modified_in_place_after_the_forward() -> None:
+    layer = Conv2d(2, 3, 3, rng=rng(0))
+    layer(Tensor(np.ones((1, 2, 4, 4), dtype=np.float32)))
+    with no_grad():
+        layer.weight.mul_(2.0)  # e.g. an optimizer step between forward and backward
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        layer.backward(Tensor(np.ones((1, 3, 2, 2), dtype=np.float32)))
 
 
 # --------------------------------------------------------------------- errors

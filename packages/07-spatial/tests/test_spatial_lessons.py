@@ -23,8 +23,10 @@ from tinytorch.spatial import (
     conv_timing,
     conv_vs_dense_parameters,
     im2col_memory,
+    normalization_counts,
 )
 from tinytorch.spatial.functional import make_conv2d_op
+from tinytorch.spatial.ops import BatchNormOp, GroupNormOp
 from tinytorch.tensor import Tensor
 
 
@@ -90,10 +92,10 @@ def test_im2col_memory_matches_the_real_column_matrix(
     x = np.zeros(shape, dtype=np.float32)
     kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
     op.forward(x, np.zeros((1, shape[1], kh, kw), dtype=np.float32))
-    assert op._cols is not None
-    assert report["columns_bytes"] == op._cols.nbytes
+    cols, _ = op.saved  # what the Op keeps for its backward
+    assert report["columns_bytes"] == cols.nbytes
     assert report["input_bytes"] == x.nbytes
-    assert report["ratio"] == op._cols.nbytes / x.nbytes
+    assert report["ratio"] == cols.nbytes / x.nbytes
 
 
 def test_im2col_memory_ratios() -> None:
@@ -128,7 +130,7 @@ def test_batchnorm_counts_match_the_layers() -> None:
         buffers = [t for _, t in layer.named_buffers()]
         assert counts["parameters"] == layer.num_parameters()
         assert counts["parameter_bytes"] == sum(p.nbytes for p in layer.parameters())
-        assert counts["buffers"] == sum(t.size for t in buffers)
+        assert counts["buffers"] == sum(t.numel() for t in buffers)
         assert counts["buffer_bytes"] == sum(t.nbytes for t in buffers)
     assert batchnorm_counts(64) == {
         "parameters": 128,
@@ -136,6 +138,44 @@ def test_batchnorm_counts_match_the_layers() -> None:
         "parameter_bytes": 512,
         "buffer_bytes": 520,
     }
+    untracked = BatchNorm2d(8, track_running_stats=False)
+    counts = batchnorm_counts(8, track_running_stats=False)
+    assert counts == {"parameters": 16, "buffers": 0, "parameter_bytes": 64, "buffer_bytes": 0}
+    assert counts["parameters"] == untracked.num_parameters()
+    assert list(untracked.named_buffers()) == []
+
+
+@pytest.mark.parametrize(
+    ("shape", "groups"), [((32, 64, 16, 16), 8), ((4, 6, 5), 3), ((1, 4, 2, 2), 1), ((3, 6), 6)]
+)
+def test_normalization_counts_match_the_ops_statistics(shape: tuple[int, ...], groups: int) -> None:
+    """BatchNorm: C statistics over the batch; GroupNorm: N*G statistics, one example each
+    (counted from the 1/std arrays the Ops save for their backward)."""
+    counts = normalization_counts(shape, groups)
+    x = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+    batch_op, group_op = BatchNormOp(True, 1e-5), GroupNormOp(groups, 1e-5)
+    batch_op.forward(x)
+    group_op.forward(x)
+    for row, op in ((counts["batch_norm"], batch_op), (counts["group_norm"], group_op)):
+        xhat, invstd, _ = op.saved
+        assert row["statistics"] == invstd.size
+        assert row["statistics"] * row["values_per_statistic"] == xhat.size == x.size
+    assert counts["batch_norm"]["examples_per_statistic"] == shape[0]
+    assert counts["group_norm"]["examples_per_statistic"] == 1
+    assert normalization_counts((32, 64, 16, 16), 8) == {
+        "batch_norm": {
+            "statistics": 64,
+            "values_per_statistic": 8192,
+            "examples_per_statistic": 32,
+        },
+        "group_norm": {
+            "statistics": 256,
+            "values_per_statistic": 2048,
+            "examples_per_statistic": 1,
+        },
+    }
+    with pytest.raises(ValueError, match="not divisible by num_groups"):
+        normalization_counts((2, 6, 3), 4)
 
 
 def test_conv_timing_reports_both_and_they_agree() -> None:

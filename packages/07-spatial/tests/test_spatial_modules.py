@@ -33,6 +33,7 @@ def test_flatten_forward_backward_and_view() -> None:
     inputs = Tensor(x, requires_grad=True)
     (Flatten()(inputs) * 2).sum().backward()
     assert_close(inputs.grad, np.full(x.shape, 2, dtype=np.float32))  # type: ignore[arg-type]
+    layer(Tensor(x))
     with pytest.raises(ValueError, match="grad_output has shape"):
         layer.backward(Tensor(np.ones((2, 3))))
 
@@ -118,4 +119,4 @@ def test_training_reduces_the_loss() -> None:
 def test_public_api() -> None:
     for name in spatial.__all__:
         assert hasattr(spatial, name), name
-    assert spatial.__version__ == "0.1.0"
+    assert spatial.__version__ == "0.2.0"

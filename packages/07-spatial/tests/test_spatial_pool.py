@@ -19,13 +19,7 @@ from tinytorch.spatial import (
     max_pool2d,
     max_pool2d_naive,
 )
-from tinytorch.spatial.ops import (
-    AvgPool2dOp,
-    MaxPool2dOp,
-    avg_pool2d_backward,
-    max_pool2d_backward,
-    pool_arguments,
-)
+from tinytorch.spatial.ops import AvgPool2dOp, MaxPool2dOp, pool_arguments
 from tinytorch.tensor import Tensor
 
 # (kernel_size, stride, padding, H, W)
@@ -39,11 +33,19 @@ CONFIGS: dict[str, tuple[Any, ...]] = {
     "global": ((4, 5), None, 0, 4, 5),
 }
 
-# kind -> (Op class, backward function, loop oracle, functional form, Module class)
+# kind -> (Op class, loop oracle, functional form, Module class)
 OPS: dict[str, tuple[Any, ...]] = {
-    "max": (MaxPool2dOp, max_pool2d_backward, max_pool2d_naive, max_pool2d, MaxPool2d),
-    "avg": (AvgPool2dOp, avg_pool2d_backward, avg_pool2d_naive, avg_pool2d, AvgPool2d),
+    "max": (MaxPool2dOp, max_pool2d_naive, max_pool2d, MaxPool2d),
+    "avg": (AvgPool2dOp, avg_pool2d_naive, avg_pool2d, AvgPool2d),
 }
+
+
+def make_op(kind: str, kernel: Any, stride: Any, padding: Any) -> MaxPool2dOp | AvgPool2dOp:
+    """The Op of a pooling layer with PyTorch's default options."""
+    kernel, stride, padding, _ = pool_arguments(kernel, stride, padding, "test")
+    if kind == "max":
+        return MaxPool2dOp(kernel, stride, padding)
+    return AvgPool2dOp(kernel, stride, padding)
 
 
 def distinct_input(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
@@ -60,7 +62,7 @@ def make(name: str) -> tuple[Any, ...]:
 @pytest.mark.parametrize("kind", OPS)
 @pytest.mark.parametrize("name", CONFIGS)
 def test_forward_matches_the_loop_oracle(kind: str, name: str) -> None:
-    _, _, naive, function, _ = OPS[kind]
+    _, naive, function, _ = OPS[kind]
     kernel, stride, padding, x = make(name)
     out = function(Tensor(x, dtype=np.float64), kernel, stride, padding)
     assert out.dtype == np.float64
@@ -70,17 +72,15 @@ def test_forward_matches_the_loop_oracle(kind: str, name: str) -> None:
 @pytest.mark.parametrize("kind", OPS)
 @pytest.mark.parametrize("name", CONFIGS)
 def test_backward_matches_finite_differences(kind: str, name: str) -> None:
-    op_class, backward_function, *_ = OPS[kind]
     kernel, stride, padding, x = make(name)
-    arguments = pool_arguments(kernel, stride, padding, "test")
 
     def forward(x: np.ndarray) -> np.ndarray:
-        return op_class(*arguments).forward(x)
+        return make_op(kind, kernel, stride, padding).forward(x)
 
     def backward(x: np.ndarray, g: np.ndarray) -> list:
-        op = op_class(*arguments)
+        op = make_op(kind, kernel, stride, padding)
         op.forward(x)
-        return [backward_function(op, g)]
+        return list(op.backward(g, (True,)))
 
     gradcheck(forward, [x], backward, eps=1e-4, rtol=1e-6, atol=1e-8)
 
@@ -94,8 +94,8 @@ def test_module_manual_backward_equals_autograd(kind: str, name: str) -> None:
     inputs = Tensor(x.astype(np.float32), requires_grad=True)
     out = layer(inputs)
     grad = np.random.default_rng(1).standard_normal(out.shape).astype(np.float32)
+    out.backward(grad, retain_graph=True)
     manual = layer.backward(Tensor(grad))
-    out.backward(grad)
     assert manual.dtype == np.float32 and manual.shape == x.shape
     assert_close(manual, inputs.grad, rtol=1e-6, atol=1e-7)  # type: ignore[arg-type]
 
@@ -107,9 +107,10 @@ def test_max_pool_ties_go_to_the_first_maximum() -> None:
     max_pool2d(inputs, 2).sum().backward()
     assert_close(inputs.grad, np.array([[[[1.0, 0.0], [0.0, 0.0]]]], dtype=np.float32))  # type: ignore[arg-type]
     y = np.array([[[[0.0, 3.0, 3.0], [3.0, 1.0, 3.0]]]], dtype=np.float32)
-    op = MaxPool2dOp((2, 2), (1, 1), ((0, 0), (0, 0)))
+    op = MaxPool2dOp((2, 2), (1, 1), (0, 0))
     op.forward(y)
-    assert op._argmax is not None and op._argmax.tolist() == [[[[1, 0]]]]
+    (argmax,) = op.saved
+    assert argmax.tolist() == [[[[1, 0]]]]
 
 
 def test_max_pool_overlapping_windows_add_their_gradients() -> None:
@@ -135,12 +136,12 @@ def test_max_pool_propagates_nan_and_keeps_argmax_small() -> None:
     x[0, 0, 1, 1] = np.nan
     out = max_pool2d(Tensor(x), 2)
     assert np.isnan(out.data[0, 0, 0, 0]) and not np.isnan(out.data[0, 0, 1, 1])
-    op = MaxPool2dOp((3, 3), (1, 1), ((0, 0), (0, 0)))
+    op = MaxPool2dOp((3, 3), (1, 1), (0, 0))
     op.forward(x)
-    assert op._argmax is not None and op._argmax.dtype == np.uint8
-    big = MaxPool2dOp((17, 17), (1, 1), ((0, 0), (0, 0)))
+    assert op.saved[0].dtype == np.uint8 and op.saved[0].nbytes == 2 * 2 * 2  # 1 byte each
+    big = MaxPool2dOp((17, 17), (1, 1), (0, 0))
     big.forward(np.zeros((1, 1, 17, 17), dtype=np.float32))
-    assert big._argmax is not None and big._argmax.dtype == np.uint16
+    assert big.saved[0].dtype == np.uint16
 
 
 def test_pooling_works_on_any_leading_dims() -> None:
@@ -169,21 +170,24 @@ def test_random_shapes(
     padding = (min(padding[0], kernel[0] // 2), min(padding[1], kernel[1] // 2))
     h, w = (k + e for k, e in zip(kernel, extra, strict=True))
     x = distinct_input((2, 2, h, w), seed)
-    arguments = pool_arguments(kernel, stride, padding, "test")
-    for op_class, backward_function, naive, *_ in OPS.values():
-        op = op_class(*arguments)
+    for kind, (_, naive, *_) in OPS.items():
+        op = make_op(kind, kernel, stride, padding)
         out = op.forward(x)
         assert_close(out, naive(x, kernel, stride, padding), rtol=1e-12, atol=1e-12)
         grad = np.random.default_rng(seed).standard_normal(out.shape)
-        grad_input = backward_function(op, grad)
+        (grad_input,) = op.backward(grad, (True,))
         assert grad_input.shape == x.shape
         assert np.isclose(np.sum(x * grad_input), np.sum(out * grad), rtol=1e-9, atol=1e-9)
 
 
 def test_modules_defaults_repr_and_errors() -> None:
     pool = MaxPool2d(2)
-    assert pool.stride == (2, 2) and pool.padding == (0, 0)
-    assert repr(pool) == "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))"
+    assert pool.stride == (2, 2) and pool.padding == (0, 0) and pool.dilation == (1, 1)
+    assert not pool.ceil_mode and not pool.return_indices
+    assert repr(pool) == (
+        "MaxPool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1), "
+        "ceil_mode=False)"
+    )
     assert (
         repr(AvgPool2d(3, 1, 1)) == "AvgPool2d(kernel_size=(3, 3), stride=(1, 1), padding=(1, 1))"
     )

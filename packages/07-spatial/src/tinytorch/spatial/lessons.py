@@ -1,7 +1,10 @@
 """Systems lessons of module 07, as functions that return numbers.
 
 - Shapes: a convolution's output size along a dim is
-  ``(size + 2*padding - dilation*(kernel-1) - 1) // stride + 1`` (`conv_output_size`).
+  ``(size + 2*padding - dilation*(kernel-1) - 1) // stride + 1`` (`conv_output_size`); a
+  transposed convolution inverts it, ``(size-1)*stride - 2*padding + dilation*(kernel-1) +
+  output_padding + 1`` (`conv_transpose_output_size`), and since a stride-s conv maps s input
+  sizes to the same output size, ``output_padding`` says which one to go back to.
 - Compute: a Conv2d does one multiply-add per weight per output pixel:
   ``2*N*O*Ho*Wo*(C/groups)*kH*kW`` FLOPs (`conv2d_flops`). The first conv of a CIFAR network,
   3 -> 32 channels, 3x3, on a batch of 128 images, is 0.23 GFLOPs; 32 -> 64 is 4.8 GFLOPs.
@@ -13,12 +16,17 @@
 - Activation memory grows with the batch: every layer's output lives until the backward has
   used it (`activation_memory`). BatchNorm adds 2 parameters and 2 statistics per channel
   (`batchnorm_counts`), negligible next to its activation-sized saved x_hat.
+- Which values share a statistic: BatchNorm averages each channel over the batch (C
+  statistics of N*H*W values: every example changes the others' outputs, and a batch of 1
+  cannot train), GroupNorm each example's channel group (N*G statistics of C/G*H*W values,
+  independent of the batch) (`normalization_counts`).
 - Loops versus BLAS: the same convolution as a loop over output pixels and as im2col + one
   matmul runs orders of magnitude apart (`conv_timing`).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -28,7 +36,7 @@ from tinytorch.autograd import no_grad
 from tinytorch.layers import Module
 from tinytorch.setup.measure import Timer
 from tinytorch.spatial.naive import conv2d_naive
-from tinytorch.spatial.ops import Conv2dOp, output_size, to_pair
+from tinytorch.spatial.ops import Conv2dOp, output_size, to_pair, transposed_output_size
 from tinytorch.tensor import Tensor
 
 
@@ -51,6 +59,44 @@ def conv_output_size(
         raise ValueError(
             f"conv_output_size: a kernel of {kernel_size} (dilation {dilation}) does not fit in "
             f"{size} pixels padded by {padding} on each side"
+        )
+    return out
+
+
+def conv_transpose_output_size(
+    size: int,
+    kernel_size: int,
+    stride: int = 1,
+    padding: int = 0,
+    output_padding: int = 0,
+    dilation: int = 1,
+) -> int:
+    """Output length along one dim of a transposed convolution (ConvTranspose2d) over ``size``
+    input pixels: ``(size-1)*stride - 2*padding + dilation*(kernel_size-1) + output_padding + 1``.
+
+    The inverse of `conv_output_size`: ``conv_output_size(conv_transpose_output_size(s, ...),
+    ...)`` is ``s`` again. ``conv_transpose_output_size(16, 4, stride=2, padding=1)`` is 32 (the
+    usual 2x upsampling); ``conv_output_size`` maps both 31 and 32 to 16 with kernel 3,
+    stride 2, padding 1, and ``output_padding=1`` picks 32. Raises on bad arguments
+    (``output_padding`` must be smaller than stride or dilation, as in PyTorch).
+    """
+    if min(size, kernel_size, stride, dilation) < 1 or min(padding, output_padding) < 0:
+        raise ValueError(
+            f"conv_transpose_output_size: need size, kernel_size, stride, dilation >= 1 and "
+            f"padding, output_padding >= 0, got size={size}, kernel_size={kernel_size}, "
+            f"stride={stride}, padding={padding}, output_padding={output_padding}, "
+            f"dilation={dilation}"
+        )
+    if output_padding >= stride and output_padding >= dilation:
+        raise ValueError(
+            f"conv_transpose_output_size: output_padding ({output_padding}) must be smaller "
+            f"than stride ({stride}) or dilation ({dilation})"
+        )
+    out = transposed_output_size(size, kernel_size, stride, padding, output_padding, dilation)
+    if out < 1:
+        raise ValueError(
+            f"conv_transpose_output_size: padding {padding} removes more than the "
+            f"{out + 2 * padding} pixels the transposed convolution makes"
         )
     return out
 
@@ -194,19 +240,21 @@ def activation_memory(
     return rows
 
 
-def batchnorm_counts(num_features: int, affine: bool = True) -> dict[str, int]:
+def batchnorm_counts(
+    num_features: int, affine: bool = True, track_running_stats: bool = True
+) -> dict[str, int]:
     """What a BatchNorm layer over ``num_features`` channels stores.
 
     Returns ``{"parameters", "buffers", "parameter_bytes", "buffer_bytes"}``: weight and bias
     (C each, trained, only when ``affine``), running_mean and running_var (C each, float32)
-    plus num_batches_tracked (one int64). ``batchnorm_counts(64)`` is 128 parameters and 129
-    buffer values (512 and 520 bytes).
+    plus num_batches_tracked (one int64), only when ``track_running_stats``.
+    ``batchnorm_counts(64)`` is 128 parameters and 129 buffer values (512 and 520 bytes).
     """
     # BEGIN SOLUTION
     parameters = 2 * num_features if affine else 0
-    buffers = 2 * num_features + 1
+    buffers = 2 * num_features + 1 if track_running_stats else 0
     parameter_bytes = parameters * 4
-    buffer_bytes = 2 * num_features * 4 + 8
+    buffer_bytes = 2 * num_features * 4 + 8 if track_running_stats else 0
     # END SOLUTION
     return {
         "parameters": parameters,
@@ -214,6 +262,35 @@ def batchnorm_counts(num_features: int, affine: bool = True) -> dict[str, int]:
         "parameter_bytes": parameter_bytes,
         "buffer_bytes": buffer_bytes,
     }
+
+
+def normalization_counts(
+    input_shape: tuple[int, ...], num_groups: int
+) -> dict[str, dict[str, int]]:
+    """How many statistics (mean, variance pairs) BatchNorm and GroupNorm compute on an input
+    (N, C, *), and over how many values each.
+
+    Returns ``{"batch_norm": row, "group_norm": row}``, each ``{"statistics",
+    "values_per_statistic", "examples_per_statistic"}``. For (32, 64, 16, 16) and 8 groups:
+    BatchNorm 64 statistics of 8,192 values, each mixing all 32 examples; GroupNorm 256
+    statistics of 2,048 values, each from one example, so batch size 1 works the same.
+    """
+    n, channels = input_shape[:2]
+    spatial = math.prod(input_shape[2:])
+    if channels % num_groups:
+        raise ValueError(
+            f"normalization_counts: {channels} channels are not divisible by num_groups="
+            f"{num_groups}"
+        )
+    # BEGIN SOLUTION
+    batch = {"statistics": channels, "values_per_statistic": n * spatial}
+    group = {
+        "statistics": n * num_groups,
+        "values_per_statistic": channels // num_groups * spatial,
+    }
+    # END SOLUTION
+    batch["examples_per_statistic"], group["examples_per_statistic"] = n, 1
+    return {"batch_norm": batch, "group_norm": group}
 
 
 def conv_timing(

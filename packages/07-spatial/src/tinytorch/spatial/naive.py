@@ -1,10 +1,14 @@
 """Loop implementations, written straight from the definitions: the test oracles.
 
-They are slow on purpose (one Python iteration per output pixel, or per channel) and never used
-by the layers; the tests compare the vectorised Ops against them. Arrays in, arrays out, NCHW;
-arguments as in `tinytorch.spatial.functional` (ints or (h, w) pairs). `batch_norm_composed` is
-the other kind of oracle: batch norm built from Tensor ops, so that autograd (module 06)
-differentiates it step by step; its gradients check the closed-form backward.
+They are slow on purpose (one Python iteration per output pixel, input pixel, channel or group)
+and never used by the layers; the tests compare the vectorised Ops against them, on small
+inputs. Arrays in, arrays out, NCHW (NCL for 1-d); arguments as in
+`tinytorch.spatial.functional` (ints or (h, w) pairs). They share no code with the Ops they
+check beyond argument parsing: the pooling oracles loop over each window's real pixels the way
+PyTorch's CPU kernels do, with PyTorch's output-size rule written out again.
+`batch_norm_composed` is the other kind of oracle: batch norm built from Tensor ops, so that
+autograd (module 06) differentiates it step by step; its gradients check the closed-form
+backward.
 """
 
 from __future__ import annotations
@@ -56,41 +60,178 @@ def conv2d_naive(
     return out
 
 
-def _pool_naive(
-    x: np.ndarray, kernel_size: Any, stride: Any, padding: Any, fill: float, reduce: Any
+def conv1d_naive(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
 ) -> np.ndarray:
-    """``reduce`` over every kH x kW window of x (..., H, W) padded with ``fill``."""
-    kernel, step, pad = pool_arguments(kernel_size, stride, padding, "pool2d_naive")
-    (ph, _), (pw, _) = pad
-    *lead, h, w = x.shape
-    xp = np.pad(x, [(0, 0)] * len(lead) + [(ph, ph), (pw, pw)], constant_values=fill)
-    ho = output_size(h, 2 * ph, kernel[0], step[0])
-    wo = output_size(w, 2 * pw, kernel[1], step[1])
-    out = np.zeros((*lead, ho, wo), dtype=x.dtype)
+    """``out[n, o, p] = bias[o] + sum over (c, i) of w[o, c, i] * x_pad[n, g*Cg + c,
+    p*stride + i*dilation]`` with g = o // (O/groups): a loop over every output position.
+
+    x (N, C, L), weight (O, C/groups, K) -> (N, O, Lo), in x's and weight's dtype.
+    """
+    n, _, length = x.shape
+    out_channels, cg, k = weight.shape
+    per_group = out_channels // groups
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
+    lo = (length + 2 * padding - dilation * (k - 1) - 1) // stride + 1
+    out = np.zeros((n, out_channels, lo), dtype=np.result_type(x, weight))
     # BEGIN SOLUTION
-    for p in range(ho):
-        for q in range(wo):
-            top, left = p * step[0], q * step[1]
-            window = xp[..., top : top + kernel[0], left : left + kernel[1]]
-            out[..., p, q] = reduce(window, axis=(-2, -1))
+    for b in range(n):
+        for o in range(out_channels):
+            first = (o // per_group) * cg
+            for p in range(lo):
+                taps = slice(p * stride, p * stride + dilation * (k - 1) + 1, dilation)
+                out[b, o, p] = np.sum(xp[b, first : first + cg, taps] * weight[o])
+            if bias is not None:
+                out[b, o] += bias[o]
     # END SOLUTION
     return out
 
 
-def max_pool2d_naive(
-    x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0
+def conv_transpose2d_naive(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
 ) -> np.ndarray:
-    """Max of every window (padding is -inf), a loop over output pixels: the oracle of
-    `tinytorch.spatial.max_pool2d`. x (..., H, W) -> (..., Ho, Wo)."""
-    return _pool_naive(x, kernel_size, stride, padding, -np.inf, np.max)
+    """Every input pixel scatters ``x[n, c, p, q] * weight[c]`` (a C_out/groups x kH x kW
+    block) into the output window at ``(p*sH - pH + i*dH, q*sW - pW + j*dW)`` of its group's
+    output channels: a loop over every input pixel (the definition, and the adjoint of
+    `conv2d_naive`'s gather).
+
+    x (N, C_in, H, W), weight (C_in, C_out/groups, kH, kW) -> (N, C_out, Ho, Wo) with
+    ``Ho = (H - 1)*sH - 2*pH + dH*(kH - 1) + output_padding + 1``.
+    """
+    sh, sw = to_pair(stride, "stride", "conv_transpose2d_naive", minimum=1)
+    ph, pw = to_pair(padding, "padding", "conv_transpose2d_naive")
+    oh, ow = to_pair(output_padding, "output_padding", "conv_transpose2d_naive")
+    dh, dw = to_pair(dilation, "dilation", "conv_transpose2d_naive", minimum=1)
+    n, in_channels, h, w = x.shape
+    _, per_group_out, kh, kw = weight.shape
+    per_group_in = in_channels // groups
+    ho = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oh + 1
+    wo = (w - 1) * sw - 2 * pw + dw * (kw - 1) + ow + 1
+    full = np.zeros(
+        (n, per_group_out * groups, ho + 2 * ph, wo + 2 * pw), np.result_type(x, weight)
+    )
+    # BEGIN SOLUTION
+    for b in range(n):
+        for c in range(in_channels):
+            first = (c // per_group_in) * per_group_out
+            for p in range(h):
+                for q in range(w):
+                    rows = slice(p * sh, p * sh + dh * (kh - 1) + 1, dh)
+                    cols = slice(q * sw, q * sw + dw * (kw - 1) + 1, dw)
+                    full[b, first : first + per_group_out, rows, cols] += x[b, c, p, q] * weight[c]
+    # END SOLUTION
+    out = full[:, :, ph : ph + ho, pw : pw + wo]
+    if bias is not None:
+        out = out + bias.reshape(1, -1, 1, 1)
+    return np.ascontiguousarray(out)
+
+
+def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size (written out again: the oracle shares no code with the
+    Ops it checks)."""
+    numerator = size + 2 * p - d * (k - 1) - 1
+    out = (-(-numerator // s) if ceil_mode else numerator // s) + 1
+    if ceil_mode and (out - 1) * s >= size + p:
+        out -= 1
+    return out
+
+
+def max_pool2d_naive(
+    x: np.ndarray,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """Max of every window, PyTorch's CPU kernel as loops: the oracle of
+    `tinytorch.spatial.max_pool2d`. x (..., H, W) -> (..., Ho, Wo) [, indices int64].
+
+    For output pixel (p, q) the window reads input rows ``p*sH - pH + i*dH`` and columns
+    ``q*sW - pW + j*dW`` that lie inside the input (padding is never the maximum). The index
+    starts at the first real pixel and moves to each value that is strictly larger or NaN.
+    """
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = pool_arguments(
+        kernel_size, stride, padding, "max_pool2d_naive", dilation
+    )
+    *lead, h, w = x.shape
+    ho = _pool_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = _pool_size(w, kw, sw, pw, dw, ceil_mode)
+    planes = x.reshape(-1, h, w)
+    out = np.zeros((planes.shape[0], ho, wo), dtype=x.dtype)
+    indices = np.zeros((planes.shape[0], ho, wo), dtype=np.int64)
+    # BEGIN SOLUTION
+    for b in range(planes.shape[0]):
+        for p in range(ho):
+            for q in range(wo):
+                rows = range(p * sh - ph, p * sh - ph + dh * (kh - 1) + 1, dh)
+                cols = range(q * sw - pw, q * sw - pw + dw * (kw - 1) + 1, dw)
+                real = [(r, c) for r in rows if 0 <= r < h for c in cols if 0 <= c < w]
+                best, where = -np.inf, real[0][0] * w + real[0][1]
+                for r, c in real:
+                    value = planes[b, r, c]
+                    if value > best or np.isnan(value):
+                        best, where = value, r * w + c
+                out[b, p, q], indices[b, p, q] = best, where
+    # END SOLUTION
+    out = out.reshape(*lead, ho, wo)
+    return (out, indices.reshape(*lead, ho, wo)) if return_indices else out
 
 
 def avg_pool2d_naive(
-    x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0
+    x: np.ndarray,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
 ) -> np.ndarray:
-    """Mean of every window, zero padding counted (count_include_pad=True): the oracle of
-    `tinytorch.spatial.avg_pool2d`. x (..., H, W) -> (..., Ho, Wo)."""
-    return _pool_naive(x, kernel_size, stride, padding, 0.0, np.mean)
+    """Mean of every window, PyTorch's CPU kernel as loops: the oracle of
+    `tinytorch.spatial.avg_pool2d`. x (..., H, W) -> (..., Ho, Wo).
+
+    Window (p, q) spans rows ``p*sH - pH`` to that plus kH, cut at ``H + pH`` (the padded
+    input's end); it sums the real pixels in it and divides by ``divisor_override``, else by
+    its size (``count_include_pad``), else by its number of real pixels.
+    """
+    (kh, kw), (sh, sw), (ph, pw), _ = pool_arguments(
+        kernel_size, stride, padding, "avg_pool2d_naive"
+    )
+    *lead, h, w = x.shape
+    ho = _pool_size(h, kh, sh, ph, 1, ceil_mode)
+    wo = _pool_size(w, kw, sw, pw, 1, ceil_mode)
+    out = np.zeros((*lead, ho, wo), dtype=x.dtype)
+    # BEGIN SOLUTION
+    for p in range(ho):
+        for q in range(wo):
+            top, left = p * sh - ph, q * sw - pw
+            bottom, right = min(top + kh, h + ph), min(left + kw, w + pw)
+            size = (bottom - top) * (right - left)
+            top, left, bottom, right = max(top, 0), max(left, 0), min(bottom, h), min(right, w)
+            if top >= bottom or left >= right:
+                continue
+            window = x[..., top:bottom, left:right]
+            if divisor_override is not None:
+                divisor = divisor_override
+            else:
+                divisor = size if count_include_pad else (bottom - top) * (right - left)
+            out[..., p, q] = window.sum(axis=(-2, -1)) / divisor
+    # END SOLUTION
+    return out
 
 
 def batch_norm_naive(
@@ -126,6 +267,41 @@ def batch_norm_naive(
         y[:, c] = normalised * scale + shift
         means[c], variances[c] = mean, var
     # END SOLUTION
+    return y.astype(x.dtype), means, variances
+
+
+def group_norm_naive(
+    x: np.ndarray,
+    num_groups: int,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group normalisation one (example, group) at a time, statistics in float64.
+
+    x (N, C, *) -> (y, mean, var) with mean and var (N, num_groups) (var biased); y has x's
+    dtype. Group g of example n holds channels ``g*C/G .. (g+1)*C/G - 1`` and every spatial
+    position.
+    """
+    n, channels = x.shape[:2]
+    per_group = channels // num_groups
+    y = np.zeros(x.shape, dtype=np.float64)
+    means = np.zeros((n, num_groups))
+    variances = np.zeros((n, num_groups))
+    # BEGIN SOLUTION
+    for b in range(n):
+        for g in range(num_groups):
+            block = slice(g * per_group, (g + 1) * per_group)
+            values = x[b, block].astype(np.float64)
+            mean = values.sum() / values.size
+            var = ((values - mean) ** 2).sum() / values.size
+            y[b, block] = (values - mean) / np.sqrt(var + eps)
+            means[b, g], variances[b, g] = mean, var
+    # END SOLUTION
+    for c in range(channels):
+        scale = 1.0 if weight is None else float(weight[c])
+        shift = 0.0 if bias is None else float(bias[c])
+        y[:, c] = y[:, c] * scale + shift
     return y.astype(x.dtype), means, variances
 
 
