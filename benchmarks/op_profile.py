@@ -3,10 +3,11 @@
 A step is split into phases (``zero_grad``, ``forward``, ``backward``, ``step``), each timed
 with `PhaseClock`. Inside the forward and backward phases:
 
-* TinyTorch (`OpProfile`): every Op class's ``forward`` and every derivative rule in
-  ``tinytorch.autograd.rules.RULES`` is wrapped, while the profile is active, in a function that
-  adds its wall time to the op's name (``op.name``: ``conv2d``, ``batch_norm``, ``matmul``).
-  The wrappers are removed on exit; nothing in TinyTorch is changed for good. Their cost is
+* TinyTorch (`OpProfile`): every Op class's ``forward`` and ``backward`` (the derivative that
+  autograd and the layers' hand-written backward both call) is wrapped, while the profile is
+  active, in a function that adds its wall time to the op's name (``op.name``: ``conv2d``,
+  ``batch_norm``, ``matmul``). The wrappers are removed on exit; nothing in TinyTorch is
+  changed for good. Their cost is
   about a microsecond per call (a step calls ~100 ops), so profiled and plain steps take
   about the same time.
 * PyTorch (`torch_op_seconds`): ``torch.profiler``'s top-level CPU events, i.e. the ops called
@@ -14,11 +15,12 @@ with `PhaseClock`. Inside the forward and backward phases:
   autograd engine's ``evaluate_function`` events in the backward (``ConvolutionBackward0``).
 
 Both sides' op names are mapped to shared labels (``TINYTORCH_LABELS``, ``TORCH_LABELS``):
-TinyTorch's ``Linear`` records a transpose, a matmul and a bias add where PyTorch records one
-``aten::linear``, and PyTorch's cross entropy with label smoothing is ten backward nodes where
-TinyTorch's is one fused Op. Whatever a phase spends outside the labelled ops is its *rest*:
-the Python of the modules and of Tensor wrapping and graph recording in the forward, the
-engine's graph walk and the sums into ``.grad`` in the backward.
+TinyTorch's ``Linear`` is one ``LinearOp`` (a transpose, a matmul and a bias add in older
+versions) where PyTorch records one ``aten::linear``, and PyTorch's cross entropy with label
+smoothing is ten backward nodes where TinyTorch's is one fused Op. Whatever a phase spends
+outside the labelled ops is its *rest*: the Python of the modules and of Tensor wrapping and
+graph recording in the forward, the engine's graph walk and the sums into ``.grad`` in the
+backward.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tinytorch.autograd.rules import RULES
 from tinytorch.tensor import Op
 
 PHASES = ("zero_grad", "forward", "backward", "step")
@@ -44,6 +45,7 @@ TINYTORCH_LABELS = {
     "relu": "relu",
     "max_pool2d": "max_pool2d",
     "mean": "global avg pool (mean)",
+    "linearop": "linear",
     "permute": "linear",
     "matmul": "linear",
     "add": "linear",
@@ -138,65 +140,54 @@ def op_classes() -> list[type[Op]]:
 
 
 class OpProfile:
-    """While active, add each TinyTorch op's forward and backward (rule) time to its label.
+    """While active, add each TinyTorch op's forward and backward time to its label.
 
     ``seconds[(phase, label)]`` and ``calls[(phase, label)]`` accumulate over every step run
-    inside; the phase is the clock's current one. A forward that calls another op's forward
-    (a subclass calling ``super().forward``) is counted once, as the outer op.
+    inside; the phase is the clock's current one. A forward (backward) that calls another
+    op's forward (backward), e.g. a subclass calling ``super().forward``, is counted once, as
+    the outer op.
     """
+
+    METHODS = ("forward", "backward")
 
     def __init__(self, clock: PhaseClock) -> None:
         self.clock = clock
         self.seconds: Seconds = defaultdict(float)
         self.calls: dict[tuple[str, str], int] = defaultdict(int)
-        self._inside = False
-        self._forwards: list[tuple[type[Op], Callable[..., Any]]] = []
-        self._rules: dict[type[Op], Any] = {}
+        self._inside = dict.fromkeys(self.METHODS, False)
+        self._wrapped: list[tuple[type[Op], str, Callable[..., Any]]] = []
 
     def _add(self, op: Op, start: float) -> None:
         key = (self.clock.current, TINYTORCH_LABELS.get(op.name, op.name))
         self.seconds[key] += time.perf_counter() - start
         self.calls[key] += 1
 
-    def _timed_forward(self, forward: Callable[..., Any]) -> Callable[..., Any]:
+    def _timed(self, method: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(op: Op, *args: Any, **kwargs: Any) -> Any:
-            if self._inside:
-                return forward(op, *args, **kwargs)
-            self._inside, start = True, time.perf_counter()
+            if self._inside[method]:
+                return function(op, *args, **kwargs)
+            self._inside[method], start = True, time.perf_counter()
             try:
-                return forward(op, *args, **kwargs)
+                return function(op, *args, **kwargs)
             finally:
-                self._inside = False
-                self._add(op, start)
-
-        return timed
-
-    def _timed_rule(self, rule: Callable[..., Any]) -> Callable[..., Any]:
-        def timed(op: Op, *args: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return rule(op, *args)
-            finally:
+                self._inside[method] = False
                 self._add(op, start)
 
         return timed
 
     def __enter__(self) -> OpProfile:
         for cls in op_classes():
-            if "forward" in vars(cls):
-                forward = vars(cls)["forward"]
-                self._forwards.append((cls, forward))
-                cls.forward = self._timed_forward(forward)  # type: ignore[method-assign]
-        for cls, rule in list(RULES.items()):
-            self._rules[cls] = rule
-            RULES[cls] = self._timed_rule(rule)
+            for method in self.METHODS:
+                if method in vars(cls):
+                    function = vars(cls)[method]
+                    self._wrapped.append((cls, method, function))
+                    setattr(cls, method, self._timed(method, function))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for cls, forward in self._forwards:
-            cls.forward = forward  # type: ignore[method-assign]
-        RULES.update(self._rules)
-        self._forwards, self._rules = [], {}
+        for cls, method, function in self._wrapped:
+            setattr(cls, method, function)
+        self._wrapped = []
 
 
 def torch_op_seconds(profiler: Any) -> tuple[Seconds, dict[tuple[str, str], int]]:

@@ -17,8 +17,8 @@ the input gradients of every layer but the first (the images need none). BatchNo
 pooling (a few FLOPs per element) are not counted.
 
 Then 5 profiled steps per side say where the time goes (see `op_profile`): TinyTorch's time in
-each op's forward and derivative rule, PyTorch's in each top-level op of its profiler; each
-part's median over the steps, and their sum as the total.
+each Op's forward and backward (its derivative), PyTorch's in each top-level op of its
+profiler; each part's median over the steps, and their sum as the total.
 """
 
 from __future__ import annotations
@@ -74,9 +74,15 @@ def torch_twin(torch: Any, model: Any) -> Any:
                 layer.padding, layer.dilation, layer.groups, bias=layer.bias is not None,
             )  # fmt: skip
         if kind == "BatchNorm2d":
-            return nn.BatchNorm2d(layer.num_features, layer.eps, layer.momentum, layer.affine)
+            return nn.BatchNorm2d(
+                layer.num_features, layer.eps, layer.momentum, layer.affine,
+                layer.track_running_stats, bias=layer.bias is not None,
+            )  # fmt: skip
         if kind == "MaxPool2d":
-            return nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
+            return nn.MaxPool2d(
+                layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                ceil_mode=layer.ceil_mode,
+            )  # fmt: skip
         if kind == "Linear":
             return nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
         if kind == "ReLU":

@@ -8,7 +8,8 @@ as the forward (both are computed here, the input requires grad).
 TinyTorch runs a convolution as im2col (copy every 3x3 window into a column matrix, 9x the
 input) plus one batched matmul; its backward is two matmuls plus col2im (one strided add per
 kernel offset). Each row's note splits TinyTorch's time into those parts, each timed alone on
-the same arrays with the functions `tinytorch.spatial.ops` uses. PyTorch calls oneDNN's direct
+the same arrays with the functions `tinytorch.spatial.ops` uses (the backward's on the column
+matrix the layer's `Conv2dOp` saved, ``op.saved``). PyTorch calls oneDNN's direct
 convolution kernels. Backward rows time ``y.backward(grad, retain_graph=True)`` on one
 recorded forward, on both sides (the gradients accumulate into ``.grad``, as in training).
 """
@@ -53,8 +54,9 @@ def split_note(parts: list[Part], seconds: dict[str, float]) -> str:
     return "TT: " + ", ".join(texts)
 
 
-def columns(conv: Conv2d, x: np.ndarray) -> tuple[Any, np.ndarray]:
-    """``make_cols()`` (pad, then im2col: what `Conv2dOp.forward` copies) and the weight as a
+def columns(conv: Conv2d, x: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
+    """``make_cols()`` (pad, then im2col: what `Conv2dOp.forward` copies), the column matrix
+    the layer's own Op saved for its backward (``op.saved``), and the weight as a
     (1, O, kH*kW*C) matrix whose rows are ordered like the columns'."""
     out_channels, _, kh, kw = conv.weight.shape
     size = x.shape[-1]
@@ -63,24 +65,26 @@ def columns(conv: Conv2d, x: np.ndarray) -> tuple[Any, np.ndarray]:
     def make_cols() -> np.ndarray:
         return im2col(pad2d(x, padding), (kh, kw), (1, 1), (1, 1), 1, (size, size))
 
+    op = conv.make_op()
+    op.forward(x, conv.weight.data)
+    cols, _ = op.saved
     weight = conv.weight.data.transpose(0, 2, 3, 1)
-    return make_cols, np.ascontiguousarray(weight).reshape(1, out_channels, -1)
+    return make_cols, cols, np.ascontiguousarray(weight).reshape(1, out_channels, -1)
 
 
 def forward_parts(conv: Conv2d, x: np.ndarray, flops: float) -> list[Part]:
     """Padding plus im2col (the copy), and the matmul, as `Conv2dOp.forward` runs them."""
-    make_cols, matrix = columns(conv, x)
-    cols = make_cols()
+    make_cols, cols, matrix = columns(conv, x)
     return [("pad+im2col", make_cols, None), ("matmul", lambda: np.matmul(matrix, cols), flops)]
 
 
 def backward_parts(conv: Conv2d, x: np.ndarray, grad: np.ndarray, flops: float) -> list[Part]:
-    """dW = dY @ cols^T (summed over the batch), dcols = W^T @ dY, then col2im."""
-    make_cols, matrix = columns(conv, x)
-    cols = make_cols()
+    """As `Conv2dOp.backward` runs them on the columns its forward saved: dW = dY @ cols^T
+    (summed over the batch), dcols = W^T @ dY, then col2im."""
+    _, cols, matrix = columns(conv, x)
     n, out_channels, height, width = grad.shape
     dy = grad.reshape(n, 1, out_channels, height * width)
-    matrix_t = matrix.swapaxes(-1, -2)  # a view, as conv2d_backward passes it
+    matrix_t = matrix.swapaxes(-1, -2)  # a view, as Conv2dOp.backward passes it
     dcols = np.matmul(matrix_t, dy)
     padded_shape = (n, x.shape[1], height + 2 * PADDING, width + 2 * PADDING)
     kernel = (KERNEL, KERNEL)
