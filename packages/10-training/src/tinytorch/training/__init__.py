@@ -12,8 +12,9 @@
 array([[-0.078,  0.057,  0.021],
        [ 0.023, -0.045,  0.023]], dtype=float32)
 
-Importing this package switches autograd on (through `tinytorch.autograd`) and registers the
-derivative rules of the fused loss Ops.
+Importing this package switches autograd on (through `tinytorch.autograd`). Each fused loss Op
+(`CrossEntropyOp`, `NLLLossOp`, `BCEOp`, `BCEWithLogitsOp`, ...) holds its forward and, side by
+side, its backward: autograd calls that backward like any other Op's.
 """
 
 from tinytorch.training.__about__ import __version__
@@ -36,15 +37,22 @@ from tinytorch.training.lessons import (
 )
 from tinytorch.training.losses import (
     REDUCTIONS,
+    BCELoss,
+    BCEOp,
     BCEWithLogitsLoss,
     BCEWithLogitsOp,
     CrossEntropyLoss,
     CrossEntropyOp,
+    CrossEntropyProbsOp,
     MSELoss,
+    NLLLoss,
+    NLLLossOp,
+    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     cross_entropy_composed,
     mse_loss,
+    nll_loss,
 )
 from tinytorch.training.memory import (
     PeakMemory,
@@ -57,20 +65,26 @@ from tinytorch.training.trainer import NonFiniteLossError, Trainer, clip_grad_no
 
 __all__ = [
     "REDUCTIONS",
+    "BCELoss",
+    "BCEOp",
     "BCEWithLogitsLoss",
     "BCEWithLogitsOp",
     "Checkpoint",
     "CheckpointError",
     "CrossEntropyLoss",
     "CrossEntropyOp",
+    "CrossEntropyProbsOp",
     "History",
     "MSELoss",
+    "NLLLoss",
+    "NLLLossOp",
     "NonFiniteLossError",
     "PeakMemory",
     "Trainer",
     "__version__",
     "accuracy",
     "atomic_write",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "checkpoint_bytes",
     "clip_grad_norm_",
@@ -84,6 +98,7 @@ __all__ = [
     "load_checkpoint",
     "memory_tracking_overhead",
     "mse_loss",
+    "nll_loss",
     "peak_rss_bytes",
     "read_checkpoint",
     "reset_peak_rss",
