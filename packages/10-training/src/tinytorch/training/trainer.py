@@ -116,7 +116,7 @@ def clip_grad_norm_(
     # BEGIN SOLUTION
     if coef < 1:
         for p in params:
-            p.grad.data *= p.grad.dtype.type(coef)  # type: ignore[union-attr]
+            p.grad.mul_(p.grad.dtype.type(coef))  # type: ignore[union-attr]  # bumps its version
     # END SOLUTION
     return total
 
