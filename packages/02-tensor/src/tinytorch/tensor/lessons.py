@@ -1,6 +1,7 @@
 """Systems lessons of module 02, as functions that return numbers.
 
-- Memory: a tensor costs ``numel() * itemsize`` bytes; halving the dtype halves memory and bandwidth.
+- Memory: a tensor costs ``numel() * itemsize`` bytes; halving the dtype halves memory and
+  bandwidth.
 - Layout: NumPy and PyTorch store rows contiguously (C order), so walking along a row reads
   consecutive bytes (cache lines fully used) while walking down a column jumps ``row_bytes``.
 - Views: slicing, transposing and reshaping a contiguous tensor allocate no element storage.

@@ -753,6 +753,7 @@ def _is_int(part: Any) -> bool:
 
 
 Move = tuple[int, int] | None  # (dims of the index arrays' block, where PyTorch puts it)
+_ARRAYS = (list, np.ndarray, bool, np.bool_)
 
 
 def torch_order(index: Any, ndim: int) -> Move:
@@ -769,7 +770,9 @@ def torch_order(index: Any, ndim: int) -> Move:
     Returns None when the two agree, else ``(block_ndim, position)``: NumPy's result with its
     first ``block_ndim`` dims moved to ``position`` is PyTorch's.
     """
-    parts = [np.asarray(p) if isinstance(p, list) else p for p in _parts(index)]
+    if not isinstance(index, tuple) or not any(isinstance(p, _ARRAYS) for p in index):
+        return None  # one index, or no index arrays (the common case: ~0.3 us)
+    parts = [np.asarray(p) if isinstance(p, list) else p for p in index]
     ints = [i for i, p in enumerate(parts) if _is_int(p)]
     arrays = [
         i
@@ -797,10 +800,6 @@ def torch_order(index: Any, ndim: int) -> Move:
             position += covered
     block = max(1 if a.dtype == np.bool_ else a.ndim for a in arrays_of)
     return (block, position) if position else None
-
-
-def _parts(index: Any) -> tuple[Any, ...]:
-    return index if isinstance(index, tuple) else (index,)
 
 
 def to_torch_order(out: np.ndarray, move: Move) -> np.ndarray:
