@@ -268,9 +268,8 @@ def _check_gather_shapes(
         n <= s for d, (n, s) in enumerate(zip(index, shape, strict=True)) if d != axis
     )
     if src is not None:
-        fits = (
-            fits and len(src) == len(index) and all(n <= s for n, s in zip(index, src, strict=True))
-        )
+        fits = fits and len(src) == len(index)
+        fits = fits and all(n <= s for n, s in zip(index, src, strict=True))
     if not fits:
         also = f" and src of shape {src}" if src is not None else ""
         raise ValueError(
@@ -306,6 +305,7 @@ class IndexSelect(Op):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (flat,) = self.saved
         out = np.zeros(self.input_shape, dtype=grad.dtype)
+        # HINT: add each selected slice's gradient back at its index (np.add.at sums repeats)
         # BEGIN SOLUTION
         np.add.at(out, (slice(None),) * self.axis + (flat,), grad)
         # END SOLUTION
@@ -419,6 +419,7 @@ class LogSumExp(_Reduce):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         x, out = self.saved
         with np.errstate(invalid="ignore"):  # -inf - (-inf): NaN, as PyTorch gives
+            # HINT: d out / d x_i = exp(x_i - out), the softmax of the reduced slice
             # BEGIN SOLUTION
             return (self.expand_grad(grad) * np.exp(x - out),)
             # END SOLUTION
