@@ -300,3 +300,12 @@ def test_random_factories_are_float32_and_repeatable_with_a_seeded_rng():
 def test_errors_name_the_operation_and_the_values(expression, error, message):
     with pytest.raises(error, match=re.escape(message)):
         eval(expression, {"tt": tt, "Tensor": Tensor})
+
+
+def test_the_package_is_callable_like_torch_tensor() -> None:
+    import tinytorch.tensor
+
+    x = tinytorch.tensor([1.0, 2.0], requires_grad=True)
+    assert isinstance(x, Tensor) and x.requires_grad and x.dtype == np.float32
+    assert tinytorch.tensor([1, 2], dtype=np.int32).dtype == np.int32
+    assert tinytorch.tensor.Tensor is Tensor  # still the package

@@ -6,6 +6,10 @@
 Tensor([18., 38.], dtype=float32)
 """
 
+import sys
+import types
+from typing import Any
+
 from tinytorch.tensor import functions, ops, ops_extra, special
 from tinytorch.tensor.__about__ import __version__
 from tinytorch.tensor.dispatch import Op, apply, install_autograd, is_grad_enabled, vjp
@@ -112,3 +116,14 @@ __all__ = [
     "where",
     "zeros",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """``tinytorch.tensor([1.0, 2.0])`` works as ``torch.tensor([1.0, 2.0])`` does: the package
+    ``tinytorch.tensor`` (module 02) is also callable, and calls the function `tensor`."""
+
+    def __call__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+        return tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+sys.modules[__name__].__class__ = _CallablePackage

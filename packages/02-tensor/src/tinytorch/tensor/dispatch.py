@@ -150,13 +150,13 @@ def apply(op: Op, *inputs: Any) -> Tensor:
                 out._version_counter = t._version_counter
                 break
     if op.saved:
-        _note_saved_versions(op, tensors, out)
+        note_saved_versions(op, tensors, out)
     if hooks.recorder is not None and op.differentiable and _GradMode.enabled:
         hooks.recorder(op, tensors, out)
     return out
 
 
-def _note_saved_versions(op: Op, inputs: tuple[Tensor, ...], out: Tensor) -> None:
+def note_saved_versions(op: Op, inputs: tuple[Tensor, ...], out: Tensor) -> None:
     """Remember the version of each input or output whose array ``op`` saved."""
     notes = []
     for value in op.saved:

@@ -35,7 +35,7 @@ from tinytorch.activations.ops import (
     TanhOp,
 )
 from tinytorch.tensor import Tensor, apply, is_grad_enabled
-from tinytorch.tensor.dispatch import _note_saved_versions
+from tinytorch.tensor.dispatch import note_saved_versions
 
 
 def _run(op: ActivationOp, x: Tensor, inplace: bool) -> Tensor:
@@ -155,11 +155,11 @@ def write_in_place(x: Tensor, op: ActivationOp) -> Tensor:
     y = op.forward(x.data)
     saved_output = any(value is y for value in op.saved)
     if not saved_output:  # it saved x's array, about to be overwritten: note the old version
-        _note_saved_versions(op, (x,), Tensor._wrap(y))
+        note_saved_versions(op, (x,), Tensor._wrap(y))
     x._write(name, y)
     if saved_output:  # x's storage now holds y: keep that instead of a second copy
         op.saved = tuple(x.data if value is y else value for value in op.saved)
-        _note_saved_versions(op, (x,), x)
+        note_saved_versions(op, (x,), x)
     return x
 
 
