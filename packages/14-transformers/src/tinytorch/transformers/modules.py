@@ -1,0 +1,325 @@
+"""The Transformer's layers: `LayerNorm`, `RMSNorm`, `MLP`, the pre-norm `TransformerBlock` and
+`TinyGPT`, a decoder-only language model with GPT-2's architecture and initialisation.
+
+A TransformerBlock is two residual branches, each reading a normalised copy of the stream:
+
+    x = x + attn(ln_1(x))         tokens exchange information (causal self-attention)
+    x = x + mlp(ln_2(x))          each token computes on its own (E -> 4E -> E, GELU)
+
+*Pre-norm* (GPT-2, nanoGPT): the residual stream itself is never normalised, so gradients
+flow from the loss to the embeddings through additions alone, and deep stacks train without
+warm-up tricks. A forward of one block records 8 graph nodes (2 LayerNorms, the QKV
+projection, attention, the output projection, the MLP, 2 additions); the MLP block and the
+attention are each one fused Op.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from tinytorch.attention import CausalSelfAttention
+from tinytorch.embeddings import Embedding, LearnedPositionalEmbedding
+from tinytorch.layers import Dropout, Linear, Module, Parameter
+from tinytorch.tensor import Tensor, accumulate_grad, apply
+from tinytorch.transformers.ops import (
+    GELU_APPROXIMATIONS,
+    CrossEntropyOp,
+    LayerNormOp,
+    MLPOp,
+    RMSNormOp,
+    normalized_shape_tuple,
+)
+
+
+class LayerNorm(Module):
+    """``LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True)``, PyTorch's.
+
+    x (*, *normalized_shape) -> same shape: each token's last dims normalised to mean 0 and
+    (biased) variance 1, then ``* weight + bias`` (ones and zeros, of ``normalized_shape``;
+    ``bias=False`` drops the shift, ``elementwise_affine=False`` both). One `LayerNormOp` with
+    a closed-form backward; keeps x_hat and one number per token.
+    """
+
+    def __init__(
+        self,
+        normalized_shape: Any,
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        bias: bool = True,
+    ) -> None:
+        self.normalized_shape = normalized_shape_tuple("LayerNorm", normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(np.ones(self.normalized_shape)) if elementwise_affine else None
+        self.bias = (
+            Parameter(np.zeros(self.normalized_shape)) if elementwise_affine and bias else None
+        )
+
+    def _inputs(self) -> tuple[Tensor, ...]:
+        return tuple(p for p in (self.weight, self.bias) if p is not None)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.run_op(LayerNormOp(self.normalized_shape, self.eps), x, *self._inputs())
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        """dL/dy -> dL/dx; adds dL/dweight and dL/dbias to the grads."""
+        params = self._inputs()
+        grads = self.op_backward(grad_output, (True,) * (1 + len(params)))
+        for param, grad in zip(params, grads[1:], strict=True):
+            assert grad is not None
+            accumulate_grad(param, grad)
+        assert grads[0] is not None
+        return Tensor._wrap(grads[0])
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class RMSNorm(Module):
+    """``RMSNorm(normalized_shape, eps=None, elementwise_affine=True)``, PyTorch 2.4's.
+
+    ``y = x / sqrt(mean(x^2) + eps) * weight`` over the last dims (no centring, no bias);
+    ``eps=None`` uses the machine epsilon of x's dtype (``torch.finfo(x.dtype).eps``).
+    One `RMSNormOp`.
+    """
+
+    def __init__(
+        self, normalized_shape: Any, eps: float | None = None, elementwise_affine: bool = True
+    ) -> None:
+        self.normalized_shape = normalized_shape_tuple("RMSNorm", normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.weight = Parameter(np.ones(self.normalized_shape)) if elementwise_affine else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        op = RMSNormOp(self.normalized_shape, self.eps)  # type: ignore[arg-type]
+        if self.weight is None:
+            return self.run_op(op, x)
+        return self.run_op(op, x, self.weight)
+
+    def backward(self, grad_output: Tensor) -> Tensor:
+        if self.weight is None:
+            (grad_input,) = self.op_backward(grad_output, (True,))
+        else:
+            grad_input, grad_weight = self.op_backward(grad_output, (True, True))
+            assert grad_weight is not None
+            accumulate_grad(self.weight, grad_weight)
+        assert grad_input is not None
+        return Tensor._wrap(grad_input)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        )
+
+
+class MLP(Module):
+    """The feed-forward block: ``dropout(c_proj(gelu(c_fc(x))))``, x (*, E) -> (*, E), with
+    ``c_fc`` Linear(E, 4E) and ``c_proj`` Linear(4E, E) (nanoGPT's names).
+
+    ``approximate``: ``"none"`` (exact GELU, nanoGPT's ``nn.GELU()``) or ``"tanh"`` (GPT-2's).
+    The two Linears and the GELU run as one `MLPOp` (``fused=False``: three Ops, the Linears'
+    and module 04's GELU). Cost: 16*E^2 FLOPs per token forward.
+    """
+
+    def __init__(
+        self,
+        n_embd: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+        approximate: str = "none",
+        fused: bool = True,
+    ) -> None:
+        if approximate not in GELU_APPROXIMATIONS:
+            raise ValueError(
+                f"MLP: approximate must be one of {GELU_APPROXIMATIONS}, got {approximate!r}"
+            )
+        generator = rng if rng is not None else np.random.default_rng()
+        self.c_fc = Linear(n_embd, 4 * n_embd, bias=bias, rng=generator)
+        self.c_proj = Linear(4 * n_embd, n_embd, bias=bias, rng=generator)
+        self.dropout = Dropout(dropout, rng=generator)
+        self.approximate, self.fused = approximate, fused
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.fused:
+            from tinytorch.activations import gelu
+
+            return self.dropout(self.c_proj(gelu(self.c_fc(x), self.approximate)))
+        params = [self.c_fc.weight, self.c_fc.bias, self.c_proj.weight, self.c_proj.bias]
+        bias = self.c_fc.bias is not None
+        op = MLPOp(self.approximate, bias)
+        return self.dropout(apply(op, x, *(p for p in params if p is not None)))
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}, fused={self.fused}"
+
+
+class TransformerBlock(Module):
+    """A pre-norm Transformer block (GPT-2): x (B, T, C) -> (B, T, C),
+    ``x + attn(ln_1(x))`` then ``x + mlp(ln_2(x))``.
+
+    ``attn`` is a `CausalSelfAttention` (n_head heads, attention and residual dropout), ``mlp``
+    an `MLP` (4x, GELU, dropout); ``bias`` for every Linear and LayerNorm. Cost: 24*C^2 FLOPs
+    per token of projections plus 4*T*C of attention, forward.
+    """
+
+    def __init__(
+        self,
+        n_embd: int,
+        n_head: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        rng: np.random.Generator | None = None,
+        gelu_approximate: str = "none",
+    ) -> None:
+        generator = rng if rng is not None else np.random.default_rng()
+        self.ln_1 = LayerNorm(n_embd, bias=bias)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, rng=generator)
+        self.ln_2 = LayerNorm(n_embd, bias=bias)
+        self.mlp = MLP(n_embd, dropout, bias, rng=generator, approximate=gelu_approximate)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class TinyGPT(Module):
+    """A decoder-only Transformer language model with GPT-2's architecture (nanoGPT's model).
+
+    ``TinyGPT(vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True,
+    tie_weights=True, rng=None, gelu_approximate="none")``:
+
+    - ``wte`` Embedding(vocab_size, n_embd), ``wpe`` LearnedPositionalEmbedding(block_size,
+      n_embd), ``drop`` Dropout, ``h`` n_layer `TransformerBlock`s, ``ln_f`` LayerNorm,
+      ``lm_head`` Linear(n_embd, vocab_size, bias=False) whose weight *is* ``wte.weight``
+      when ``tie_weights`` (one Parameter, listed once, as ``wte.weight``).
+    - GPT-2 initialisation (nanoGPT's ``_init_weights``): every Linear and Embedding weight
+      from N(0, 0.02), biases 0, LayerNorms 1 and 0, and each residual branch's output
+      projection (``attn.c_proj``, ``mlp.c_proj``) from N(0, 0.02 / sqrt(2 * n_layer)), so
+      the residual stream's variance does not grow with depth.
+
+    ``model(idx)``: int token ids (B, T), T <= block_size -> logits (B, T, vocab_size);
+    ``model(idx, targets)`` -> ``(logits, loss)``, the mean cross entropy over the B*T
+    positions, targets equal to -1 ignored (nanoGPT's ``ignore_index=-1``).
+    Cost per token: see `gpt_flops_per_token`; memory: `gpt_activation_memory`.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        block_size: int,
+        n_layer: int,
+        n_head: int,
+        n_embd: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        tie_weights: bool = True,
+        rng: np.random.Generator | None = None,
+        gelu_approximate: str = "none",
+    ) -> None:
+        for name, value in (
+            ("vocab_size", vocab_size),
+            ("block_size", block_size),
+            ("n_layer", n_layer),
+            ("n_head", n_head),
+            ("n_embd", n_embd),
+        ):
+            if not isinstance(value, (int, np.integer)) or value <= 0:
+                raise ValueError(f"TinyGPT: {name} must be a positive int, got {value!r}")
+        if n_embd % n_head:
+            raise ValueError(f"TinyGPT: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        generator = rng if rng is not None else np.random.default_rng()
+        self.vocab_size, self.block_size = vocab_size, block_size
+        self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
+        self.dropout, self.bias, self.tie_weights = dropout, bias, tie_weights
+        self.wte = Embedding(vocab_size, n_embd, rng=generator)
+        self.wpe = LearnedPositionalEmbedding(block_size, n_embd, rng=generator)
+        self.drop = Dropout(dropout, rng=generator)
+        self.h = [
+            TransformerBlock(n_embd, n_head, dropout, bias, generator, gelu_approximate)
+            for _ in range(n_layer)
+        ]
+        self.ln_f = LayerNorm(n_embd, bias=bias)
+        self.lm_head = Linear(n_embd, vocab_size, bias=False, rng=generator)
+        self._init_weights(generator)
+        if tie_weights:
+            self.lm_head.weight = self.wte.weight
+
+    def _init_weights(self, rng: np.random.Generator) -> None:
+        """GPT-2's initialisation (nanoGPT ``_init_weights`` and the c_proj rescaling)."""
+        projection_std = 0.02 / math.sqrt(2 * self.n_layer)
+        for name, module in self.named_modules():
+            if isinstance(module, (Linear, Embedding, LearnedPositionalEmbedding)):
+                std = projection_std if name.endswith("c_proj") else 0.02
+                weight = module.weight
+                weight.data[...] = rng.normal(0.0, std, weight.shape)
+                bias = getattr(module, "bias", None)
+                if bias is not None:
+                    bias.data[...] = 0.0
+
+    def forward(self, idx: Any, targets: Any = None) -> Any:
+        ids = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
+        if ids.ndim != 2:
+            raise ValueError(f"TinyGPT: expected token ids (B, T), got shape {ids.shape}")
+        if ids.shape[1] > self.block_size:
+            raise ValueError(
+                f"TinyGPT: a sequence of {ids.shape[1]} tokens is longer than block_size="
+                f"{self.block_size}; crop it to the last {self.block_size} tokens"
+            )
+        x = self.drop(self.wpe(self.wte(ids)))
+        for block in self.h:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))
+        if targets is None:
+            return logits
+        target = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
+        return logits, apply(CrossEntropyOp(ignore_index=-1), logits, target)
+
+    def extra_repr(self) -> str:
+        return (
+            f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
+            f"n_layer={self.n_layer}, n_head={self.n_head}, n_embd={self.n_embd}"
+        )
+
+
+def cross_entropy(logits: Tensor, targets: Any, ignore_index: int = -1) -> Tensor:
+    """Mean cross entropy of logits (..., V) against integer targets (...), targets equal to
+    ``ignore_index`` skipped (one fused `CrossEntropyOp`; nanoGPT's ``ignore_index=-1``)."""
+    target = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
+    return apply(CrossEntropyOp(ignore_index), logits, target)
+
+
+def param_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:
+    """AdamW parameter groups, minGPT's rule: ``[{"params": decay, "weight_decay":
+    weight_decay}, {"params": no_decay, "weight_decay": 0.0}]``.
+
+    Decayed: the weights of Linear layers (2-d matrices that multiply activations). Not
+    decayed: biases, LayerNorm/RMSNorm weights (decaying a gain towards 0 fights the
+    normalisation) and embedding tables (including a tied ``lm_head.weight``, which is the
+    token embedding). nanoGPT decays every 2-d parameter, embeddings included; pass your own
+    groups for that. Every trainable parameter appears in exactly one group, once.
+    """
+    embedding_ids = {
+        id(module.weight)
+        for module in model.modules()
+        if isinstance(module, (Embedding, LearnedPositionalEmbedding))
+    }
+    linear_ids = {
+        id(module.weight)
+        for module in model.modules()
+        if isinstance(module, Linear) and id(module.weight) not in embedding_ids
+    }
+    decay: list[Parameter] = []
+    no_decay: list[Parameter] = []
+    for _, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        (decay if id(param) in linear_ids else no_decay).append(param)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
