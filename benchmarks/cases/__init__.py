@@ -23,6 +23,10 @@ CASES = (
     "cifar_cnn_step",
     "dataloader",
     "tokenizer",
+    "embedding_backward",
+    "attention",
+    "layernorm",
+    "tinygpt_step",
 )
 
 

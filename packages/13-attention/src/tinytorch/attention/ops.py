@@ -17,9 +17,9 @@ P = 0 and out = 0 (as PyTorch 2.13's CPU kernels do), never NaN.
     dS = P * (dP - sum(dP * P, -1))   (the softmax's vector-Jacobian product, row by row)
     dq = dS k * scale                 dk = dS^T q * scale          d(float mask) = dS
 
-Composing the same thing from Tensor ops records ~8 graph nodes and keeps ~4 (L, S) arrays per
-head alive for the backward; the fused Op records one and keeps one: P (plus the dropout mask,
-one byte per entry, when p > 0). Memory: O(L*S) per head and batch row, the score matrix
+Composing the same thing from Tensor ops records 7 graph nodes and keeps ~4 (L, S) arrays per
+head alive for the backward; the fused Op records one and keeps one: P (plus the dropout factor,
+one number per entry, when p > 0). Memory: O(L*S) per head and batch row, the score matrix
 (`tinytorch.attention.attention_score_memory`).
 
 Three Ops share those two functions (`attention_forward`, `attention_backward`):

@@ -1,8 +1,8 @@
 """Attention composed from Tensor ops: the test oracle of the fused Ops.
 
 `scaled_dot_product_attention_reference` writes the definition with matmul, transpose, where,
-softmax (module 04) and multiply, and lets autograd differentiate it: about eight recorded
-nodes, several (..., L, S) arrays kept for the backward. The fused
+softmax (module 04) and multiply, and lets autograd differentiate it: seven recorded
+nodes (eight with a float mask), several (..., L, S) arrays kept for the backward. The fused
 `ScaledDotProductAttentionOp` must agree with it, forward and backward (the tests check to
 1e-10 in float64).
 
