@@ -253,6 +253,7 @@ class Conv2dOp(Op):
     """
 
     function = "conv2d"
+    dims = 2  # spatial dims of the input (1 for `Conv1dOp`)
     layout = "(N, C, H, W)"
     weight_layout = "(O, C/groups, kH, kW)"
 
@@ -266,7 +267,7 @@ class Conv2dOp(Op):
 
     def _check(self, x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None) -> Pair:
         """Validate the shapes (of either layout); return the output's (Ho, Wo)."""
-        name, dims = self.function, len(self.layout.split(",")) - 2
+        name, dims = self.function, self.dims
         if x.ndim != dims + 2 or weight.ndim != dims + 2:
             raise ValueError(
                 f"{name}: expected input {self.layout} and weight {self.weight_layout}, got "
@@ -370,6 +371,7 @@ class Conv1dOp(Conv2dOp):
     """
 
     function = "conv1d"
+    dims = 1
     layout = "(N, C, L)"
     weight_layout = "(O, C/groups, K)"
 
