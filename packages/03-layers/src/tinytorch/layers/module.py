@@ -53,9 +53,7 @@ class Module:
             self._ctx, self._ctx_shape = op, out.shape
         return out
 
-    def op_backward(
-        self, grad_output: Tensor, needs: tuple[bool, ...]
-    ) -> tuple[np.ndarray | None, ...]:
+    def op_backward(self, grad_output: Tensor, needs: tuple[bool, ...]) -> tuple[Any, ...]:
         """The gradients of the inputs of the Op the last forward ran, from dL/d(output).
 
         ``needs[i]`` says whether input i wants its gradient. The layer drops the Op afterwards
@@ -76,7 +74,14 @@ class Module:
                 f"had shape {self._ctx_shape}; pass dL/dy for the output of the last forward"
             )
         op, self._ctx = self._ctx, None  # the layer lets go; a recorded graph may still hold op
-        return vjp(op, grad, needs)
+        grads = vjp(op, grad, needs)
+        for i, (need, g) in enumerate(zip(needs, grads, strict=True)):
+            if need and g is None:
+                raise RuntimeError(
+                    f"{name}.backward: {type(op).__name__}.backward gave no gradient for input "
+                    f"{i}, which was asked for (needs[{i}] is True)"
+                )
+        return grads
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
