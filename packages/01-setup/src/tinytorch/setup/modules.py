@@ -47,12 +47,12 @@ def _m(number: str, name: str, title: str, depends: str = "") -> ModuleInfo:
 
 MODULES: tuple[ModuleInfo, ...] = (
     _m("01", "setup", "CLI (doctor, status), progress, measurement, test helpers", ""),
-    _m("02", "tensor", "Tensor: dtype, shape, strides, broadcasting, views, ops", "setup"),
+    _m("02", "tensor", "Tensor, ops with forward and backward, version counters", "setup"),
     _m("03", "layers", "Module, Parameter, Linear, Dropout; manual backward", "tensor"),
-    _m("04", "activations", "ReLU, Sigmoid, Tanh, GELU, Softmax, LogSoftmax", "layers"),
+    _m("04", "activations", "ReLU, GELU, SiLU, Softmax, ... (stable forms)", "layers"),
     _m("05", "networks", "Sequential, MLP builder, init schemes, save/load", "layers activations"),
     _m("06", "autograd", "Computational graph and reverse-mode backward()", "tensor"),
-    _m("07", "spatial", "Conv2d, MaxPool2d, AvgPool2d, BatchNorm2d, Flatten", "autograd"),
+    _m("07", "spatial", "Conv1d/2d, ConvTranspose2d, pooling, Batch/GroupNorm", "autograd"),
     _m("08", "optimizers", "SGD, Adam, AdamW, learning-rate schedulers", "autograd"),
     _m("09", "dataloader", "Dataset, DataLoader, transforms, MNIST/CIFAR readers", "tensor"),
     _m("10", "training", "Losses, Trainer, checkpoint/resume", "spatial optimizers dataloader"),
