@@ -43,6 +43,7 @@ from tinytorch.training import (
     read_checkpoint,
     save_checkpoint,
 )
+from tinytorch.transformers import TinyGPT
 
 __all__ = [
     "BEST_CHECKPOINT",
@@ -76,6 +77,7 @@ class GPTConfig:
 
     The defaults are nanoGPT's small character-level setting scaled to a laptop CPU: 4 layers,
     4 heads, 128 features, a 64-token context (about 0.8M parameters with 65 characters).
+    ``gelu_approximate``: ``"none"`` (exact, erf) or ``"tanh"`` (GPT-2's approximation).
     """
 
     vocab_size: int
@@ -86,6 +88,7 @@ class GPTConfig:
     dropout: float = 0.0
     bias: bool = True
     tie_weights: bool = True
+    gelu_approximate: str = "none"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GPTConfig:
@@ -99,11 +102,9 @@ class GPTConfig:
         return cls(**data)
 
 
-def build_model(config: GPTConfig, seed: int | None = 0) -> Module:
-    """``TinyGPT(**config, rng=np.random.default_rng(seed))``."""
-    from tinytorch.transformers import TinyGPT
-
-    return TinyGPT(**asdict(config), rng=np.random.default_rng(seed))  # type: ignore[no-any-return]
+def build_model(config: GPTConfig, seed: int | None = 0) -> TinyGPT:
+    """``TinyGPT(**config, rng=np.random.default_rng(seed))`` (module 14)."""
+    return TinyGPT(**asdict(config), rng=np.random.default_rng(seed))
 
 
 @dataclass
@@ -255,17 +256,19 @@ class LMTrainer(Trainer):
 
 
 def _progress_line(
-    config: TrainConfig, block_size: int, log: Callable[[str], None]
+    config: TrainConfig, block_size: int, optimizer: Any, log: Callable[[str], None]
 ) -> Callable[[dict[str, Any]], None]:
+    """One line per evaluation: step, losses, the learning rate now, tokens/s, elapsed."""
     start = time.perf_counter()
 
     def report(record: dict[str, Any]) -> None:
         step = record["epoch"] * config.eval_every
         tokens_per_s = record["samples_per_s"] * block_size
         val = record["val_loss"]
+        lr = optimizer.param_groups[0]["lr"]
         log(
             f"step {step:>6}/{config.steps} | train loss {record['train_loss']:.4f} | val loss "
-            f"{val:.4f} | lr {record['lr']:.2e} | {tokens_per_s:,.0f} tokens/s | "
+            f"{val:.4f} | lr {lr:.2e} | {tokens_per_s:,.0f} tokens/s | "
             f"{time.perf_counter() - start:,.0f} s"
         )
 
@@ -306,7 +309,7 @@ def train_language_model(
     scheduler = warmup_cosine(optimizer, config.warmup_steps, total, config.min_lr_ratio)
     callbacks = [f for f in (on_epoch_end,) if f is not None]
     if log is not None:
-        callbacks.insert(0, _progress_line(config, block_size, log))
+        callbacks.insert(0, _progress_line(config, block_size, optimizer, log))
     trainer = LMTrainer(
         model,
         optimizer,
