@@ -184,7 +184,7 @@ def wheels(session: nox.Session) -> None:
     """Install the meta-package from dist/ with --no-index in a fresh env; integration tests."""
     if not list(DIST.glob("tinytorch-*.whl")):
         session.error("dist/ holds no tinytorch wheels: run `nox -s build` first")
-    session.install("pytest", "hypothesis", "numpy", "rich", "tqdm")
+    session.install("pytest", "hypothesis", "numpy", "rich", "tqdm", "regex")
     session.install("--no-index", "--find-links", str(DIST), "tinytorch")
     run_pytest(session, ROOT / "tests-integration", "-m", "not parity")
 
