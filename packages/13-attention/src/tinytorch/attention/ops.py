@@ -22,7 +22,7 @@ head alive for the backward; the fused Op records one and keeps one: P (plus the
 one number per entry, when p > 0). Memory: O(L*S) per head and batch row, the score matrix
 (`tinytorch.attention.attention_score_memory`).
 
-Three Ops share those two functions (`attention_forward`, `attention_backward`):
+Three Ops share those two functions (`attention_probs`, `attention_grads`):
 
 - `ScaledDotProductAttentionOp`: q, k, v already split into heads (..., L, E).
 - `MultiHeadAttentionOp`: q (B, L, E), k (B, S, E), v (B, S, E) in the projections' layout;
@@ -119,7 +119,7 @@ def attention_probs(
     return scores
 
 
-def attention_backward(
+def attention_grads(
     grad: np.ndarray,
     q: np.ndarray,
     k: np.ndarray,
@@ -235,7 +235,7 @@ class _Attention(Op):
     def _grads(self, grad: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         q, k, v, probs, keep_scale = self.saved[:5]
         weights = probs if keep_scale is None else probs * keep_scale
-        return attention_backward(
+        return attention_grads(
             grad, q, k, v, probs, weights, keep_scale, self.scale_used, needs[:3]
         )
 
