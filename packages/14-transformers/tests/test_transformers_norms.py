@@ -17,7 +17,9 @@ from tinytorch.transformers import (
     LayerNormOp,
     RMSNorm,
     RMSNormOp,
+    layer_norm,
     layer_norm_reference,
+    rms_norm,
     rms_norm_reference,
 )
 
@@ -151,6 +153,16 @@ def test_parameters_and_options() -> None:
     out = RMSNorm(4, elementwise_affine=False)(Tensor(np.full((2, 4), 3.0)))
     assert_close(out.data, np.ones((2, 4)), rtol=1e-6)
     assert repr(LayerNorm(8)) == "LayerNorm((8,), eps=1e-05, elementwise_affine=True)"
+
+
+def test_functional_forms_equal_the_modules() -> None:
+    x = Tensor(rng(15).standard_normal((2, 3, 6)))
+    layer, rms = randomize(LayerNorm(6)), randomize(RMSNorm(6, eps=1e-4), seed=6)
+    assert_close(layer_norm(x, 6, layer.weight, layer.bias).data, layer(x).data)
+    assert_close(layer_norm(x, (3, 6)).data, LayerNorm((3, 6))(x).data)
+    assert_close(rms_norm(x, [6], rms.weight, eps=1e-4).data, rms(x).data)
+    shifted = layer_norm(x, 6, None, layer.bias).data
+    assert_close(shifted, LayerNorm(6, elementwise_affine=False)(x).data + layer.bias.data)
 
 
 def test_errors() -> None:

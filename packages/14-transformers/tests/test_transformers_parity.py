@@ -11,7 +11,14 @@ import pytest
 
 from tinytorch.setup.testing import assert_close
 from tinytorch.tensor import Tensor
-from tinytorch.transformers import LayerNorm, RMSNorm, TinyGPT, cross_entropy
+from tinytorch.transformers import (
+    LayerNorm,
+    RMSNorm,
+    TinyGPT,
+    cross_entropy,
+    layer_norm,
+    rms_norm,
+)
 
 torch = pytest.importorskip(
     "torch", reason="PyTorch not installed: parity tests need torch==2.13.0"
@@ -57,6 +64,22 @@ def test_layer_norm(options: dict[str, Any]) -> None:
 @pytest.mark.parametrize("options", [{}, {"eps": 1e-4}, {"elementwise_affine": False}])
 def test_rms_norm(options: dict[str, Any]) -> None:
     compare_layer(RMSNorm(6, **options), nn.RMSNorm(6, dtype=torch.float64, **options), (2, 5, 6))
+
+
+def test_functional_norms() -> None:
+    x, w, b = (rng(9).standard_normal(s) for s in ((2, 3, 4, 5), (4, 5), (4, 5)))
+    ours = [Tensor(a, dtype=np.float64, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    out = layer_norm(ours[0], (4, 5), ours[1], ours[2], eps=1e-3) * 1.0
+    out = out + rms_norm(ours[0], [5], ours[2][0])
+    ref = F.layer_norm(theirs[0], (4, 5), theirs[1], theirs[2], eps=1e-3)
+    ref = ref + F.rms_norm(theirs[0], [5], theirs[2][0])
+    grad = rng(10).standard_normal(x.shape)
+    out.backward(grad)
+    ref.backward(torch.from_numpy(grad))
+    assert_close(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, t in zip(ours, theirs, strict=True):
+        assert_close(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_cross_entropy_ignore_index() -> None:

@@ -16,6 +16,7 @@ in `tinytorch.transformers.reference`.
 import tinytorch.autograd  # noqa: F401  (switches autograd on, as every package from 06 does)
 from tinytorch.transformers import ops
 from tinytorch.transformers.__about__ import __version__
+from tinytorch.transformers.functional import layer_norm, rms_norm
 from tinytorch.transformers.lessons import (
     gpt_activation_memory,
     gpt_flops_per_token,
@@ -56,9 +57,11 @@ __all__ = [
     "gpt_activation_memory",
     "gpt_flops_per_token",
     "gpt_num_parameters",
+    "layer_norm",
     "layer_norm_reference",
     "ops",
     "param_groups",
+    "rms_norm",
     "rms_norm_reference",
     "saved_activation_bytes",
 ]
