@@ -14,6 +14,7 @@ from tinytorch.activations.ops import GELUOp
 from tinytorch.setup.testing import assert_close, gradcheck
 from tinytorch.tensor import Tensor
 from tinytorch.transformers import MLP, CrossEntropyOp, MLPOp, cross_entropy, gelu_with_derivative
+from tinytorch.transformers.ops import GELU_CHUNK
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -33,6 +34,16 @@ def test_gelu_and_derivative_match_module_04(approximate: str, dtype: Any) -> No
     tolerance = 1e-12 if dtype == np.float64 else 2e-6
     assert_close(value, expected, rtol=tolerance, atol=tolerance)
     assert_close(slope, expected_slope, rtol=tolerance, atol=tolerance)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_blocks_cover_every_element(approximate: str) -> None:
+    x = rng(11).standard_normal((3, GELU_CHUNK // 2 + 7)).astype(np.float32)  # 3 blocks + a bit
+    value, slope = gelu_with_derivative(x, approximate)
+    expected = GELUOp(approximate).forward(x.astype(np.float64))
+    assert value.shape == slope.shape == x.shape
+    assert_close(value, expected, rtol=2e-6, atol=2e-6)
+    assert_close(slope[:, -1], gelu_with_derivative(x[:, -1].copy(), approximate)[1])
 
 
 @pytest.mark.parametrize("approximate", ["none", "tanh"])

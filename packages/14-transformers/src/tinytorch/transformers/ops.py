@@ -284,6 +284,9 @@ class CrossEntropyOp(Op):
 
 
 # --------------------------------------------------------------------- GELU and the MLP block
+GELU_CHUNK = 40_000  # elements per block: ~160 KB an array, so the ~4 live arrays stay in L2
+
+
 def gelu_with_derivative(h: np.ndarray, approximate: str = "none") -> tuple[np.ndarray, np.ndarray]:
     """``(gelu(h), gelu'(h))``, both h's shape and dtype, from shared intermediates.
 
@@ -292,51 +295,70 @@ def gelu_with_derivative(h: np.ndarray, approximate: str = "none") -> tuple[np.n
     module 04's GELU) whose exp(-h^2/2) is also phi's; float64 the 1e-15 erf of
     `tinytorch.tensor.special`. ``"tanh"``: GPT-2's approximation with t = tanh(k (h + c h^3)),
     gelu = h (1 + t) / 2, gelu' = (1 + t)/2 + h (1 - t^2) k (1 + 3 c h^2) / 2.
-    Works in place on ~3 temporaries: ~25 (exact) or ~17 (tanh) passes over h, one exp or tanh.
+
+    Cost: ~24 (exact) or ~17 (tanh) elementwise passes and one exp or tanh per element. The
+    passes run block by block (`GELU_CHUNK` elements), in place, so each block's arrays stay
+    in the CPU's L2 cache instead of streaming the whole (N, 4E) array from memory 24 times:
+    ~30% faster for TinyGPT's (2048, 512) hidden layer.
     """
-    if approximate == "tanh":
-        hc = np.clip(h, -10.0, 10.0)  # tanh is exactly +-1 beyond: keeps h^3 finite
-        u = hc * hc
-        u *= _SQRT_2_OVER_PI * _GELU_CUBIC
-        u += _SQRT_2_OVER_PI
-        u *= hc
-        t = np.tanh(u, out=u)
-        cdf = np.multiply(t, 0.5)
-        cdf += 0.5
-        slope = np.multiply(hc, hc, out=hc)  # hc is not needed any more
-        slope *= 3.0 * _SQRT_2_OVER_PI * _GELU_CUBIC
-        slope += _SQRT_2_OVER_PI
-        t *= t
-        np.subtract(1.0, t, out=t)
-        slope *= t
-        slope *= h
-        slope *= 0.5
-        slope += cdf
-        return h * cdf, slope
-    if h.dtype != np.float32:
+    if approximate == "none" and h.dtype != np.float32:
         cdf = 0.5 * (1.0 + erf(h * _INV_SQRT_2))
         pdf = np.exp(-0.5 * np.minimum(h * h, 2000.0)) * _INV_SQRT_2PI
         return h * cdf, cdf + h * pdf
-    with np.errstate(over="ignore"):  # |h| > 2.6e19: h^2 = inf, exp(-inf) = 0, t = 0: exact
-        density = np.multiply(h, h)
+    kernel = _gelu_tanh_into if approximate == "tanh" else _gelu_erf_into
+    flat = np.ascontiguousarray(h).reshape(-1)
+    value, slope = np.empty_like(flat), np.empty_like(flat)
+    for start in range(0, flat.size, GELU_CHUNK):
+        block = slice(start, start + GELU_CHUNK)
+        kernel(flat[block], value[block], slope[block])
+    return value.reshape(h.shape), slope.reshape(h.shape)
+
+
+def _gelu_erf_into(x: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    """Exact GELU of a float32 block: ``value = x Phi(x)``, ``slope = Phi(x) + x phi(x)``."""
+    density = slope  # exp(-x^2/2) first, the slope at the end
+    with np.errstate(over="ignore"):  # |x| > 2.6e19: x^2 = inf, exp(-inf) = 0, t = 0: exact
+        np.multiply(x, x, out=density)
     density *= -0.5
-    np.exp(density, out=density)  # exp(-h^2/2)
-    t = np.abs(h)
+    np.exp(density, out=density)
+    t = np.abs(x)
     t *= _AS_P * _INV_SQRT_2
     t += 1.0
-    np.reciprocal(t, out=t)  # t = 1 / (1 + p |h| / sqrt 2)
+    np.reciprocal(t, out=t)  # t = 1 / (1 + p |x| / sqrt 2)
     tail = np.multiply(t, _AS_A_HALF[-1])
     for coefficient in _AS_A_HALF[-2::-1]:
         tail += coefficient
         tail *= t
-    tail *= density  # erfc(|h|/sqrt 2) / 2 = 1 - Phi(|h|)
-    cdf = np.subtract(0.5, tail, out=tail)  # Phi(|h|) - 1/2
-    np.copysign(cdf, h, out=cdf)  # Phi(h) - 1/2 (np.where or where= would cost 20x more)
+    tail *= density  # erfc(|x|/sqrt 2) / 2 = 1 - Phi(|x|)
+    cdf = np.subtract(0.5, tail, out=tail)  # Phi(|x|) - 1/2
+    np.copysign(cdf, x, out=cdf)  # Phi(x) - 1/2 (np.where or where= would cost 20x more)
     cdf += 0.5
-    density *= h
+    np.multiply(x, cdf, out=value)
+    density *= x
     density *= _INV_SQRT_2PI
     density += cdf
-    return h * cdf, density
+
+
+def _gelu_tanh_into(x: np.ndarray, value: np.ndarray, slope: np.ndarray) -> None:
+    """GPT-2's tanh GELU of a block: ``value``, and its derivative in ``slope``."""
+    xc = np.clip(x, -10.0, 10.0)  # tanh is exactly +-1 beyond: keeps x^3 finite
+    t = np.multiply(xc, xc)
+    t *= _SQRT_2_OVER_PI * _GELU_CUBIC
+    t += _SQRT_2_OVER_PI
+    t *= xc
+    np.tanh(t, out=t)
+    cdf = np.multiply(t, 0.5)
+    cdf += 0.5
+    np.multiply(x, cdf, out=value)
+    np.multiply(xc, xc, out=slope)
+    slope *= 3.0 * _SQRT_2_OVER_PI * _GELU_CUBIC
+    slope += _SQRT_2_OVER_PI
+    t *= t
+    np.subtract(1.0, t, out=t)
+    slope *= t
+    slope *= xc
+    slope *= 0.5
+    slope += cdf
 
 
 class MLPOp(Op):
