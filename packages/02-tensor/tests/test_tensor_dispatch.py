@@ -370,3 +370,28 @@ def test_without_a_recorder_nothing_is_recorded_and_results_are_leaves():
     finally:
         hooks.recorder = saved
     assert out.is_leaf and not out.requires_grad
+
+
+def test_an_observer_sees_every_forward_and_backward_with_its_time() -> None:
+    from tinytorch.tensor import vjp
+
+    seen: list[tuple[str, str, float]] = []
+
+    class Recorder:
+        def forward(self, op, inputs, output, seconds):  # type: ignore[no-untyped-def]
+            seen.append(("forward", op.name, seconds))
+
+        def backward(self, op, grad, grads, seconds):  # type: ignore[no-untyped-def]
+            seen.append(("backward", op.name, seconds))
+
+    hooks.observer = Recorder()
+    try:
+        op = ops.Mul()
+        apply(op, Tensor([1.0, 2.0]), Tensor([3.0, 4.0]))
+        vjp(op, np.ones(2, dtype=np.float32), (True, True))
+    finally:
+        hooks.observer = None
+    assert [(kind, name) for kind, name, _ in seen] == [("forward", "mul"), ("backward", "mul")]
+    assert all(seconds >= 0 for _, _, seconds in seen)
+    apply(ops.Add(), Tensor([1.0]), Tensor([2.0]))
+    assert len(seen) == 2  # nothing observed once the observer is gone

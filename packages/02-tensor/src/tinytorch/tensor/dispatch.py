@@ -29,7 +29,8 @@ forward saw), as PyTorch does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -95,11 +96,24 @@ class Op:
         return f"{type(self).__name__}({options})"
 
 
+class Observer(Protocol):
+    """What module 16's profiler plugs in to see every op: each forward and each backward, with
+    the seconds it took (perf_counter). Nothing is observed while ``hooks.observer`` is None."""
+
+    def forward(
+        self, op: Op, inputs: tuple[Tensor, ...], output: Tensor, seconds: float
+    ) -> None: ...
+
+    def backward(self, op: Op, grad: np.ndarray, grads: Grads, seconds: float) -> None: ...
+
+
 class _Hooks:
-    """What module 06 plugs in. Both are None until ``import tinytorch.autograd``."""
+    """What later modules plug in: module 06's ``recorder`` and ``backward`` (None until
+    ``import tinytorch.autograd``), and module 16's ``observer`` (None unless a profiler runs)."""
 
     recorder: Recorder | None = None
     backward: BackwardEngine | None = None
+    observer: Observer | None = None
 
 
 hooks = _Hooks()
@@ -139,6 +153,8 @@ def apply(op: Op, *inputs: Any) -> Tensor:
     from tinytorch.tensor.tensor import Tensor
 
     tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+    observer = hooks.observer
+    start = perf_counter() if observer is not None else 0.0
     result = np.asarray(op.forward(*(t.data for t in tensors)))
     keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
     if result.dtype == np.float64 and not keep_float64:
@@ -153,6 +169,8 @@ def apply(op: Op, *inputs: Any) -> Tensor:
         note_saved_versions(op, tensors, out)
     if hooks.recorder is not None and op.differentiable and _GradMode.enabled:
         hooks.recorder(op, tensors, out)
+    if observer is not None:
+        observer.forward(op, tensors, out, perf_counter() - start)
     return out
 
 
@@ -193,7 +211,11 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
                 f"{version}); the gradient would use the new values. Use an out-of-place op "
                 f"(x = x + 1 instead of x.add_(1) or x[...] = v), or clone() before modifying"
             )
+    observer = hooks.observer
+    start = perf_counter() if observer is not None else 0.0
     grads = op.backward(grad, needs)
+    if observer is not None:
+        observer.backward(op, grad, grads, perf_counter() - start)
     if len(grads) != len(needs):
         raise RuntimeError(
             f"backward of {op.name} returned {len(grads)} gradients for {len(needs)} inputs; "
