@@ -78,7 +78,9 @@ class BenchmarkResult:
         return self.timing.number
 
     def __str__(self) -> str:
-        return f"{self.timing} on {self.threads.get('usable_cpus')} CPUs"
+        blas = self.threads.get("OPENBLAS_NUM_THREADS") or self.threads.get("OMP_NUM_THREADS")
+        threads = f", {blas} BLAS threads" if blas else ""
+        return f"{self.timing} on {self.threads.get('usable_cpus')} CPUs{threads}"
 
 
 def benchmark(
