@@ -13,7 +13,7 @@ import pytest
 from tinytorch.autograd import held_activation_bytes, no_grad
 from tinytorch.setup.testing import assert_close
 from tinytorch.tensor import Tensor
-from tinytorch.transformers import TinyGPT, TransformerBlock, cross_entropy, param_groups
+from tinytorch.transformers import TinyGPT, TransformerBlock, next_token_loss, param_groups
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -95,7 +95,7 @@ def test_loss_is_cross_entropy_of_the_logits_with_minus_one_ignored() -> None:
     idx, targets = rng(6).integers(0, 11, (3, 8)), rng(7).integers(0, 11, (3, 8))
     targets[0, :3] = -1
     logits, loss = model(idx, targets)
-    assert loss.item() == pytest.approx(cross_entropy(logits, targets).item(), rel=1e-6)
+    assert loss.item() == pytest.approx(next_token_loss(logits, targets).item(), rel=1e-6)
     assert small()(idx, targets)[1].item() == pytest.approx(math.log(11), rel=0.05)  # at init
 
 

@@ -15,8 +15,8 @@ from tinytorch.transformers import (
     LayerNorm,
     RMSNorm,
     TinyGPT,
-    cross_entropy,
     layer_norm,
+    next_token_loss,
     rms_norm,
 )
 
@@ -90,7 +90,7 @@ def test_cross_entropy_ignore_index() -> None:
         Tensor(logits, dtype=np.float64, requires_grad=True),
         torch.tensor(logits, requires_grad=True),
     )
-    loss = cross_entropy(ours, targets)
+    loss = next_token_loss(ours, targets)
     ref = F.cross_entropy(theirs, torch.from_numpy(targets), ignore_index=-1)
     loss.backward()
     ref.backward()

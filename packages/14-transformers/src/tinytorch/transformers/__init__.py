@@ -29,11 +29,10 @@ from tinytorch.transformers.modules import (
     RMSNorm,
     TinyGPT,
     TransformerBlock,
-    cross_entropy,
+    next_token_loss,
     param_groups,
 )
 from tinytorch.transformers.ops import (
-    CrossEntropyOp,
     LayerNormOp,
     MLPOp,
     RMSNormOp,
@@ -43,7 +42,6 @@ from tinytorch.transformers.reference import layer_norm_reference, rms_norm_refe
 
 __all__ = [
     "MLP",
-    "CrossEntropyOp",
     "LayerNorm",
     "LayerNormOp",
     "MLPOp",
@@ -52,13 +50,13 @@ __all__ = [
     "TinyGPT",
     "TransformerBlock",
     "__version__",
-    "cross_entropy",
     "gelu_with_derivative",
     "gpt_activation_memory",
     "gpt_flops_per_token",
     "gpt_num_parameters",
     "layer_norm",
     "layer_norm_reference",
+    "next_token_loss",
     "ops",
     "param_groups",
     "rms_norm",

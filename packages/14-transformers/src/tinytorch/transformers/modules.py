@@ -24,9 +24,9 @@ from tinytorch.attention import CausalSelfAttention
 from tinytorch.embeddings import Embedding, LearnedPositionalEmbedding
 from tinytorch.layers import Dropout, Linear, Module, Parameter
 from tinytorch.tensor import Tensor, accumulate_grad, apply
+from tinytorch.training import cross_entropy
 from tinytorch.transformers.ops import (
     GELU_APPROXIMATIONS,
-    CrossEntropyOp,
     LayerNormOp,
     MLPOp,
     RMSNormOp,
@@ -276,8 +276,7 @@ class TinyGPT(Module):
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits
-        target = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
-        return logits, apply(CrossEntropyOp(ignore_index=-1), logits, target)
+        return logits, next_token_loss(logits, targets)
 
     def extra_repr(self) -> str:
         return (
@@ -286,11 +285,13 @@ class TinyGPT(Module):
         )
 
 
-def cross_entropy(logits: Tensor, targets: Any, ignore_index: int = -1) -> Tensor:
-    """Mean cross entropy of logits (..., V) against integer targets (...), targets equal to
-    ``ignore_index`` skipped (one fused `CrossEntropyOp`; nanoGPT's ``ignore_index=-1``)."""
+def next_token_loss(logits: Tensor, targets: Any, ignore_index: int = -1) -> Tensor:
+    """Mean cross entropy of logits (B, T, V) against integer targets (B, T), targets equal to
+    ``ignore_index`` skipped: nanoGPT's ``F.cross_entropy(logits.view(-1, V), targets.view(-1),
+    ignore_index=-1)``, with module 10's fused `cross_entropy` (one node) over the B*T rows."""
     target = targets if isinstance(targets, Tensor) else Tensor(np.asarray(targets))
-    return apply(CrossEntropyOp(ignore_index), logits, target)
+    vocab = logits.shape[-1]
+    return cross_entropy(logits.reshape(-1, vocab), target.reshape(-1), ignore_index=ignore_index)
 
 
 def param_groups(model: Module, weight_decay: float) -> list[dict[str, Any]]:

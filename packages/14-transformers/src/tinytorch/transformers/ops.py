@@ -25,10 +25,8 @@ forward evaluates GELU *and its derivative* from the same intermediate arrays (t
 is computed once, in place), so the backward is four matmuls and one multiply, with no
 transcendental function: dh = (dy W2) * gelu'(h), dW2 = dy^T a, dW1 = dh^T x, dx = dh W1.
 
-**Cross entropy for a language model** (`CrossEntropyOp`): logits (..., V) and integer targets
-(...) -> the mean over tokens of ``logsumexp(logits) - logits[target]``, tokens whose target is
-``ignore_index`` skipped. Backward: ``(softmax(logits) - one_hot(target)) / count`` per kept
-token, computed in the forward's softmax buffer.
+The language-model loss is module 10's fused cross-entropy over the B*T positions
+(`tinytorch.transformers.next_token_loss`): one derivative for it in the whole framework.
 """
 
 from __future__ import annotations
@@ -212,75 +210,6 @@ class RMSNormOp(_NormOp):
             grad_input = h.reshape(self.input_shape)
         # END SOLUTION
         return (grad_input, *self._param_grads(rows, xhat, needs, False))
-
-
-class CrossEntropyOp(Op):
-    """Mean cross entropy of next-token logits: ``forward(logits, targets)``, logits (..., V)
-    float, targets (...) integer in [0, V) or ``ignore_index`` -> a scalar.
-
-    ``loss = mean over kept tokens of logsumexp(logits) - logits[target]`` (max-subtracted,
-    stable); with every token ignored the loss is 0 (PyTorch gives NaN). Saves the softmax
-    (..., V) for the backward ``(softmax - one_hot(target)) / kept``, ignored rows 0. The
-    same as ``F.cross_entropy(logits.view(-1, V), targets.view(-1), ignore_index=-1)``,
-    nanoGPT's loss.
-    """
-
-    def __init__(self, ignore_index: int = -1) -> None:
-        self.ignore_index = ignore_index
-
-    @property
-    def name(self) -> str:
-        return "cross_entropy"
-
-    def forward(self, logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
-        if logits.dtype.kind != "f":
-            raise TypeError(f"cross_entropy: logits must be float, got dtype {logits.dtype}")
-        if targets.dtype.kind not in "iu":
-            raise TypeError(
-                f"cross_entropy: targets must be integer class ids, got dtype {targets.dtype}"
-            )
-        if logits.shape[:-1] != targets.shape:
-            raise ValueError(
-                f"cross_entropy: logits (..., V) {logits.shape} and targets (...) "
-                f"{targets.shape} must share the leading dims"
-            )
-        v = logits.shape[-1]
-        rows = logits.reshape(-1, v)
-        labels = targets.reshape(-1)
-        kept = labels != self.ignore_index
-        bad = kept & ((labels < 0) | (labels >= v))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise IndexError(
-                f"cross_entropy: target {int(labels[i])} at flat position {i} is outside "
-                f"[0, {v}) and is not ignore_index={self.ignore_index}"
-            )
-        count = int(kept.sum())
-        picked = np.where(kept, labels, 0)
-        # BEGIN SOLUTION
-        shifted = rows - rows.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
-        total = probs.sum(axis=1, keepdims=True)
-        log_total = np.log(total[:, 0])
-        losses = log_total - shifted[np.arange(len(labels)), picked]
-        loss = float(losses[kept].sum() / max(count, 1))
-        probs /= total
-        # END SOLUTION
-        self.save_for_backward(probs, picked, kept, count)
-        self.logits_shape = logits.shape
-        return np.asarray(loss, dtype=logits.dtype)
-
-    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
-        probs, picked, kept, count = self.saved
-        grad_logits = None
-        if needs[0]:
-            # BEGIN SOLUTION
-            grad_logits = probs.copy()
-            grad_logits[np.arange(len(picked)), picked] -= 1.0
-            grad_logits *= (kept * (float(grad) / max(count, 1)))[:, None].astype(probs.dtype)
-            # END SOLUTION
-            grad_logits = grad_logits.reshape(self.logits_shape)
-        return (grad_logits, None)
 
 
 # --------------------------------------------------------------------- GELU and the MLP block
