@@ -55,6 +55,11 @@ EXPORTS: dict[str, str] = {
     "GroupNorm": _SPATIAL,
     "Flatten": _SPATIAL,
     "GlobalAvgPool2d": _SPATIAL,
+    # modules 12-14
+    "Embedding": "tinytorch.embeddings",
+    "MultiheadAttention": "tinytorch.attention",
+    "LayerNorm": "tinytorch.transformers",
+    "RMSNorm": "tinytorch.transformers",
     # module 10
     "MSELoss": _TRAINING,
     "CrossEntropyLoss": _TRAINING,
