@@ -36,7 +36,7 @@ def mlp_step(net: MLP, x: Tensor, target: Tensor) -> None:
 
 def test_records_each_op_forward_with_shapes_flops_and_bytes() -> None:
     a, b = randn(8, 5), randn(5, 3)
-    with profile() as prof:
+    with profile(record_shapes=True) as prof:
         c = a @ b
         d = c + 1.0
     names = [(e.name, e.cat) for e in prof.events]
@@ -70,7 +70,7 @@ def test_linear_backward_without_input_grad_counts_only_dw() -> None:
 
 def test_manual_backward_is_observed_too() -> None:
     layer = Linear(6, 4, rng=rng())
-    with profile() as prof:
+    with profile(record_shapes=True) as prof:
         y = layer(randn(3, 6))
         layer.backward(Tensor(np.ones_like(y.data)))
     cats = [(e.name, e.cat) for e in prof.events]
@@ -146,7 +146,7 @@ def test_observer_restored_nesting_and_exceptions() -> None:
 
 def test_key_averages_and_table() -> None:
     a = randn(10, 10)
-    with profile() as prof:
+    with profile(record_shapes=True) as prof:
         for _ in range(3):
             a @ a
         a + a
@@ -160,13 +160,24 @@ def test_key_averages_and_table() -> None:
     assert lines[2].split()[:2] == ["matmul", "3"] and "add " not in text
     assert "elementwise ops are not counted" in lines[-1] and "linearop" in lines[-1]
     assert len({len(line) for line in lines[:3]}) <= 2  # aligned columns
+    assert "[[10, 10], [10, 10]]" in text and lines[0].endswith("Input shapes")
+    assert prof.key_averages().table(sort_by="calls", row_limit=1) == text  # PyTorch's spelling
     with pytest.raises(ValueError, match="sort_by"):
         prof.table(sort_by="speed")
 
 
+def test_shapes_are_recorded_only_when_asked() -> None:
+    a = randn(4, 4)
+    with profile() as prof:
+        a @ a
+    (event,) = prof.events
+    assert event.shapes == () and event.flops == 2 * 4**3  # FLOPs counted either way
+    assert "Input shapes" not in prof.table() and "[4, 4]" not in prof.table()
+
+
 def test_chrome_trace_is_valid_and_ordered(tmp_path: Path) -> None:
     net = MLP([6, 5, 2], rng=rng())
-    with profile() as prof:
+    with profile(record_shapes=True) as prof:
         mlp_step(net, randn(4, 6), randn(4, 2))
     path = tmp_path / "trace.json"
     prof.export_chrome_trace(path)

@@ -22,6 +22,7 @@ from tinytorch.profiling.flops import COUNTED_OPS, backward_flops, forward_flops
 from tinytorch.profiling.profiler import (
     NO_PARAMS,
     Event,
+    KeyAverages,
     ModuleStats,
     OpStats,
     Profiler,
@@ -51,6 +52,7 @@ __all__ = [
     "BenchmarkResult",
     "Comparison",
     "Event",
+    "KeyAverages",
     "ModuleStats",
     "OpStats",
     "Profiler",

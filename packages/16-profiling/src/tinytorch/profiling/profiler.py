@@ -39,6 +39,7 @@ import threading
 import tracemalloc
 import weakref
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -53,7 +54,7 @@ from tinytorch.setup.measure import format_bytes, format_seconds
 from tinytorch.tensor.dispatch import Grads, Observer, Op, hooks
 from tinytorch.tensor.tensor import Tensor
 
-__all__ = ["NO_PARAMS", "Event", "ModuleStats", "OpStats", "Profiler", "profile"]
+__all__ = ["NO_PARAMS", "Event", "KeyAverages", "ModuleStats", "OpStats", "Profiler", "profile"]
 
 NO_PARAMS = "(no params)"
 SORT_KEYS = ("self_time", "backward_time", "total_time", "calls", "flops", "bytes")
@@ -139,19 +140,32 @@ def new_bytes(output: np.ndarray, inputs: tuple[np.ndarray, ...]) -> int:
     return int(output.nbytes)
 
 
+class KeyAverages(list[OpStats]):
+    """`Profiler.key_averages`'s list of `OpStats`, with PyTorch's ``.table()`` on it."""
+
+    def __init__(self, rows: Iterable[OpStats], profiler: Profiler) -> None:
+        super().__init__(rows)
+        self._profiler = profiler
+
+    def table(self, sort_by: str = "self_time", row_limit: int = 100) -> str:
+        """``prof.key_averages().table(sort_by=..., row_limit=...)``: see `Profiler.table`."""
+        return self._profiler.table(sort_by=sort_by, row_limit=row_limit)
+
+
 class Profiler:
     """Record every op run inside ``with Profiler() as prof:`` (see the module docstring).
 
     ``profile_memory``: also follow live bytes (``memory_timeline``, ``peak_live_bytes``) and
     tracemalloc's peak (``tracemalloc_peak``). ``model``: credit ops to its submodules
-    (``by_module()``). ``record_shapes``: keep input shapes (cheap; on by default).
+    (``by_module()``). ``record_shapes``: keep input shapes for the table and the trace (off
+    by default, as in PyTorch; FLOPs are counted either way).
     """
 
     def __init__(
         self,
         *,
         profile_memory: bool = False,
-        record_shapes: bool = True,
+        record_shapes: bool = False,
         model: Module | None = None,
     ) -> None:
         self.profile_memory = profile_memory
@@ -288,7 +302,7 @@ class Profiler:
                 self.memory_timeline.append((perf_counter() - self._start, self.live_bytes))
 
     # ------------------------------------------------------------------ summaries
-    def key_averages(self) -> list[OpStats]:
+    def key_averages(self) -> KeyAverages:
         """One `OpStats` per op name, in order of first appearance."""
         stats: dict[str, OpStats] = {}
         for e in self.events:
@@ -303,7 +317,7 @@ class Profiler:
                 s.backward_calls += 1
                 s.backward_time += e.duration
                 s.backward_flops += e.flops
-        return list(stats.values())
+        return KeyAverages(stats.values(), self)
 
     def by_module(self) -> list[ModuleStats]:
         """Totals per submodule of ``model`` (the profiler must have been given one)."""
@@ -338,7 +352,7 @@ class Profiler:
         "flops", "bytes"), largest first, at most ``row_limit`` rows."""
         if sort_by not in SORT_KEYS:
             raise ValueError(f"Profiler.table: sort_by must be one of {SORT_KEYS}, got {sort_by!r}")
-        rows = self.key_averages()
+        rows = list(self.key_averages())
         key = {"flops": lambda s: s.flops + s.backward_flops}.get(
             sort_by, lambda s: getattr(s, sort_by)
         )
@@ -367,11 +381,15 @@ class Profiler:
                     " ".join(str(list(map(list, shapes))) for shapes in s.common_shapes(1)),
                 ]
             )
-        widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+        left = {0, len(header) - 1}  # names and shapes left-aligned, numbers right-aligned
+        if not self.record_shapes:  # no shapes recorded: no column for them
+            table = [row[:-1] for row in table]
+            left = {0}
+        widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
         lines = []
         for i, row in enumerate(table):
             cells = [
-                cell.ljust(w) if j in (0, len(header) - 1) else cell.rjust(w)
+                cell.ljust(w) if j in left else cell.rjust(w)
                 for j, (cell, w) in enumerate(zip(row, widths, strict=True))
             ]
             lines.append("  ".join(cells).rstrip())
@@ -424,7 +442,7 @@ def _si(n: float) -> str:
 
 
 def profile(
-    *, profile_memory: bool = False, record_shapes: bool = True, model: Module | None = None
+    *, profile_memory: bool = False, record_shapes: bool = False, model: Module | None = None
 ) -> Profiler:
     """``with profile() as prof:`` -- a `Profiler` (``torch.profiler.profile``'s spelling)."""
     return Profiler(profile_memory=profile_memory, record_shapes=record_shapes, model=model)
