@@ -252,6 +252,21 @@ def test_mlp_step_op_time_is_most_of_the_wall_time() -> None:
     assert math.isclose(sum(s.flops for s in prof.key_averages()), forward)
 
 
+class Identity(Op):
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return x
+
+
+def test_an_input_handed_back_is_not_new_memory() -> None:
+    from tinytorch.tensor import apply
+
+    x = randn(8, 8)
+    with profile(profile_memory=True) as prof:
+        y = apply(Identity(), x)
+    assert y.data is x.data and [e.bytes for e in prof.events] == [0]
+    assert prof.peak_live_bytes == 0
+
+
 class Custom(Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x * 2
