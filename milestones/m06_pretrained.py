@@ -7,6 +7,7 @@ commands (no outside weights):
     mnist_mlp.npz     python milestones/m03_mnist_mlp.py --full --save-weights
     fashion_cnn.npz   python milestones/m04_fashion_cnn.py --full --save-weights
     cifar_cnn.npz     python milestones/m05_cifar_cnn.py --full --save-weights  (on the subset)
+    m07_tinygpt_char.npz  python milestones/m07_tinygpt.py --full --save-weights  (see the end)
 
 This milestone loads each into its architecture and reports its accuracy on the test images:
 all 10,000 of MNIST and Fashion-MNIST, the CIFAR-10 test images present (1,017 in the subset).
@@ -89,6 +90,7 @@ def main(quick: bool = True) -> dict[str, Any]:
     stages = {"xor_mlp.npz": xor_stage()}
     for weights, build, prepare, dataset in MODELS:
         stages[weights] = image_stage(weights, build, prepare, dataset)
+    stages[TINYGPT_WEIGHTS] = tinygpt_stage()  # the TinyGPT section, below
     ran = [s for s in stages.values() if not s.get("skipped")]
     passed = stages["xor_mlp.npz"]["accuracy"] == 1.0 and all(s["accuracy"] > 0.5 for s in ran)
     summary = {
@@ -104,7 +106,74 @@ def main(quick: bool = True) -> dict[str, Any]:
         "wall_s": time.perf_counter() - start,
     }
     Console().print(summary_table("Milestone 06: pretrained models", summary))
+    if stages[TINYGPT_WEIGHTS].get("sample"):
+        Console().print(f"TinyGPT writes:\n{stages[TINYGPT_WEIGHTS]['sample']}", highlight=False)
     return summary
+
+
+# --------------------------------------------------------------------- TinyGPT (module 15)
+TINYGPT_WEIGHTS = "m07_tinygpt_char.npz"
+
+
+def _not_run(reason: str, **more: Any) -> dict[str, Any]:
+    return {
+        "accuracy": None,
+        "result": reason,
+        "wall_s": 0.0,
+        "peak_bytes": None,
+        "samples_per_s": 0.0,
+        "skipped": True,
+        **more,
+    }
+
+
+def tinygpt_stage() -> dict[str, Any]:
+    """The shipped character-level TinyGPT (milestone 07's full run): 300 characters it writes
+    after "ROMEO:" (always), and, when Tiny Shakespeare is in the data directory, its
+    validation loss and next-character accuracy on the last 10% of the text (the part it was
+    not trained on). Modules 12-15 are imported here, so that m06 still runs without them."""
+    try:
+        from tinytorch.generation import (
+            StridedWindows,
+            generate_text,
+            lm_loss,
+            load_language_model,
+            split_text,
+        )
+        from tinytorch.setup import data_dir
+    except ModuleNotFoundError as error:
+        return _not_run(f"{error.name} is not installed: TinyGPT not run")
+    path = WEIGHTS / TINYGPT_WEIGHTS
+    if not path.is_file():
+        return _not_run(
+            f"{path.name} not found (python milestones/m07_tinygpt.py --full --save-weights)"
+        )
+    loaded = load_language_model(path)
+    sample = generate_text(loaded.model, loaded.tokenizer, "ROMEO:", 300, temperature=0.8, seed=0)
+    text_path = data_dir() / "tinyshakespeare" / "input.txt"
+    if not text_path.is_file():
+        return _not_run("tinyshakespeare not in the data directory: sample only", sample=sample)
+    val_text = split_text(text_path.read_text(encoding="utf-8"))[1]
+    ids = np.asarray(loaded.tokenizer.encode(val_text), dtype=np.int64)
+    windows = StridedWindows(ids, loaded.config.block_size, batch_size=64)
+
+    @no_grad()
+    def score() -> tuple[float, float]:
+        loss = correct = 0.0
+        for x, y in windows:
+            logits = loaded.model(x)
+            loss += lm_loss(logits, y).item() * y.numel()
+            correct += float((logits.data.argmax(axis=-1) == y.data).sum())
+        return loss / windows.tokens_covered, correct / windows.tokens_covered
+
+    (loss, accuracy), cost = measured(score, windows.tokens_covered, memory=False)
+    return {
+        "accuracy": accuracy,
+        "result": f"val loss {loss:.3f} ({windows.tokens_covered:,} validation characters)",
+        "val_loss": loss,
+        "sample": sample,
+        **cost,
+    }
 
 
 if __name__ == "__main__":
