@@ -71,7 +71,7 @@ def test_one_broken_function_fails_only_its_own_tests(solved: Workspace) -> None
     layers = module_by_number(solved.modules, "03")
     linear = layers.src / "tinytorch" / "layers" / "linear.py"
     reference = (ROOT / linear.relative_to(solved.root)).read_text(encoding="utf-8")
-    index = [f.function for f in find_fences(reference)].index("Linear.forward")
+    index = [f.function for f in find_fences(reference)].index("LinearOp.forward")
     linear.write_text(strip_solutions(reference, "layers", select={index}), encoding="utf-8")
     try:
         grades = _grade(solved, "--modules", "03-05")
@@ -83,7 +83,7 @@ def test_one_broken_function_fails_only_its_own_tests(solved: Workspace) -> None
     assert broken["passed"] + len(broken["failures"]) == broken["total"]
     for failure in broken["failures"]:
         assert failure["test"].startswith("packages/03-layers/tests/"), failure
-        assert "layers: Linear.forward - see the HINT above" in failure["message"], failure
+        assert "layers: LinearOp.forward - see the HINT above" in failure["message"], failure
     for number in ("04", "05"):
         assert (
             grades[number]["failures"] == [] and grades[number]["passed"] == grades[number]["total"]
