@@ -62,7 +62,7 @@ class Op:
     exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
     saved: tuple[Any, ...] = ()
     released = False  # True once `release` ran: its backward can no longer be computed
-    _saved_versions: tuple[tuple[Version, int, str], ...] = ()
+    _saved_versions: tuple[tuple[Version, int, int, np.ndarray], ...] = ()
 
     def forward(self, *arrays: Any) -> np.ndarray:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -175,18 +175,21 @@ def apply(op: Op, *inputs: Any) -> Tensor:
 
 
 def note_saved_versions(op: Op, inputs: tuple[Tensor, ...], out: Tensor) -> None:
-    """Remember the version of each input or output whose array ``op`` saved."""
+    """Remember the version of each input (by position) or output (-1) whose array ``op`` saved.
+
+    Only counters, numbers and the array are kept: the message naming the tensor is written if a
+    check fails, not for every op (formatting a dtype costs more than the op itself).
+    """
     notes = []
     for value in op.saved:
         if not isinstance(value, np.ndarray):
             continue
         if value is out.data:
-            notes.append((out._version_counter, out._version_counter.value, "its output"))
+            notes.append((out._version_counter, out._version_counter.value, -1, value))
             continue
         for i, t in enumerate(inputs):
             if value is t.data:
-                label = f"input {i} (shape {t.shape}, {t.dtype})"
-                notes.append((t._version_counter, t._version_counter.value, label))
+                notes.append((t._version_counter, t._version_counter.value, i, value))
                 break
     op._saved_versions = tuple(notes)
 
@@ -203,8 +206,13 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
             f"through it); run the forward again, or pass retain_graph=True to the first "
             f"backward() if you need to backward twice"
         )
-    for counter, version, label in op._saved_versions:
+    for counter, version, position, value in op._saved_versions:
         if counter.value != version:
+            label = (
+                "its output"
+                if position < 0
+                else f"input {position} (shape {value.shape}, {value.dtype})"
+            )
             raise RuntimeError(
                 f"backward: {label} of {op.name} was modified by an in-place operation after "
                 f"{op.name} saved it for backward (its version is now {counter.value}, it was "
