@@ -426,8 +426,13 @@ class Trainer:
             epoch=self.epoch,
             rng_state=get_rng_state(**roots),
             history=self.history,
-            extra={"trainer": self._state()},
+            extra={"trainer": self._state(), **self.checkpoint_extra()},
         )
+
+    def checkpoint_extra(self) -> dict[str, Any]:
+        """More entries for every checkpoint's ``extra`` (JSON-able), e.g. a model's config and
+        tokenizer, so that a checkpoint alone is enough to rebuild the model. None here."""
+        return {}
 
     def resume(self, roots: dict[str, Any]) -> bool:
         """Load ``<checkpoint_dir>/last.npz`` if it exists; True when something was loaded."""

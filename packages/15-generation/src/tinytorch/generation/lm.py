@@ -39,7 +39,6 @@ from tinytorch.training import (
     CheckpointError,
     Trainer,
     cross_entropy,
-    get_rng_state,
     read_checkpoint,
     save_checkpoint,
 )
@@ -241,18 +240,8 @@ class LMTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.meta = dict(meta or {})
 
-    def save(self, path: str | Path, roots: dict[str, Any] | None = None) -> Path:
-        roots = roots if roots is not None else {"model": self.model, "loss_fn": self.loss_fn}
-        return save_checkpoint(
-            path,
-            self.model,
-            self.optimizer,
-            self.scheduler,
-            epoch=self.epoch,
-            rng_state=get_rng_state(**roots),
-            history=self.history,
-            extra={"trainer": self._state(), META: self.meta},
-        )
+    def checkpoint_extra(self) -> dict[str, Any]:
+        return {META: self.meta}
 
 
 def _progress_line(
