@@ -39,13 +39,6 @@ from tinytorch.spatial.ops import (
 from tinytorch.tensor import Op, Tensor, accumulate_grad, ops
 
 
-def _asked(grads: tuple[np.ndarray | None, ...]) -> list[np.ndarray]:
-    """The gradients a layer asked `Module.op_backward` for (every one: ``needs`` all True)."""
-    if any(g is None for g in grads):
-        raise RuntimeError("op_backward returned None for a gradient that was asked for")
-    return [g for g in grads if g is not None]
-
-
 # --------------------------------------------------------------------- convolutions
 class _ConvNd(Module):
     """Shared code of the convolution layers: parameters, the manual backward, the repr.
@@ -99,7 +92,7 @@ class _ConvNd(Module):
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy -> dL/dx; adds dL/dW and dL/db to the parameters' grads."""
         needs = (True, True) if self.bias is None else (True, True, True)
-        grad_input, grad_weight, *grad_bias = _asked(self.op_backward(grad_output, needs))
+        grad_input, grad_weight, *grad_bias = self.op_backward(grad_output, needs)
         accumulate_grad(self.weight, grad_weight)
         if self.bias is not None:
             accumulate_grad(self.bias, grad_bias[0])
@@ -333,7 +326,7 @@ class MaxPool2d(Module):
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy (..., Ho, Wo) -> dL/dx (..., H, W) (the indices need no gradient)."""
-        (grad_input,) = _asked(self.op_backward(grad_output, (True,)))
+        (grad_input,) = self.op_backward(grad_output, (True,))
         return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
@@ -382,7 +375,7 @@ class AvgPool2d(Module):
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy (..., Ho, Wo) -> dL/dx (..., H, W)."""
-        (grad_input,) = _asked(self.op_backward(grad_output, (True,)))
+        (grad_input,) = self.op_backward(grad_output, (True,))
         return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
@@ -403,7 +396,7 @@ class GlobalAvgPool2d(Module):
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy (N, C) -> dL/dx (N, C, H, W): each gradient shared by the H*W pixels."""
-        (grad_input,) = _asked(self.op_backward(grad_output, (True,)))
+        (grad_input,) = self.op_backward(grad_output, (True,))
         return Tensor._wrap(np.ascontiguousarray(grad_input))
 
 
@@ -422,7 +415,7 @@ class Flatten(Module):
 
     def backward(self, grad_output: Tensor) -> Tensor:
         """dL/dy -> dL/dx: the same numbers in the input's shape."""
-        (grad_input,) = _asked(self.op_backward(grad_output, (True,)))
+        (grad_input,) = self.op_backward(grad_output, (True,))
         return Tensor._wrap(grad_input)
 
     def extra_repr(self) -> str:
@@ -434,7 +427,7 @@ def _normalization_backward(layer: Any, grad_output: Tensor) -> Tensor:
     """A normalisation layer's hand-written backward: dL/dx from its Op, and dL/dweight and
     dL/dbias (those it has) added to the parameters' grads."""
     params = [p for p in (layer.weight, layer.bias) if p is not None]
-    grad_input, *grad_params = _asked(layer.op_backward(grad_output, (True,) * (1 + len(params))))
+    grad_input, *grad_params = layer.op_backward(grad_output, (True,) * (1 + len(params)))
     for param, grad in zip(params, grad_params, strict=True):
         accumulate_grad(param, grad)
     return Tensor._wrap(grad_input)
