@@ -105,6 +105,19 @@ class PhaseClock:
             self.seconds[name] += time.perf_counter() - start
             self.current = ""
 
+    def training_step(self, optimizer: Any, forward: Callable[[], Any]) -> float:
+        """One training step of either library, each phase timed: ``zero_grad``, ``forward``
+        (``forward()`` returns the loss), ``backward``, ``step``; returns the loss."""
+        with self.phase("zero_grad"):
+            optimizer.zero_grad()
+        with self.phase("forward"):
+            loss = forward()
+        with self.phase("backward"):
+            loss.backward()
+        with self.phase("step"):
+            optimizer.step()
+        return float(loss.item())
+
 
 class KernelClock:
     """CPU time this process spent in the kernel, and its page faults, while active.

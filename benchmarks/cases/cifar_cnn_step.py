@@ -150,30 +150,16 @@ def make_steps(torch: Any, pair: tuple[Any, ...], x: np.ndarray, labels: np.ndar
     quiet = PhaseClock()
 
     def tinytorch_step(clock: PhaseClock = quiet) -> float:
-        with clock.phase("zero_grad"):
-            optimizer.zero_grad()
-        with clock.phase("forward"):
-            loss = loss_fn(model(Tensor(x, dtype=x.dtype)), labels)
-        with clock.phase("backward"):
-            loss.backward()
-        with clock.phase("step"):
-            optimizer.step()
-        return float(loss.item())
+        return clock.training_step(
+            optimizer, lambda: loss_fn(model(Tensor(x, dtype=x.dtype)), labels)
+        )
 
     if torch is None:
         return tinytorch_step, None
     tx, tlabels = torch.from_numpy(x), torch.from_numpy(labels)
 
     def torch_step(clock: PhaseClock = quiet) -> float:
-        with clock.phase("zero_grad"):
-            twin_optimizer.zero_grad()
-        with clock.phase("forward"):
-            loss = twin_loss_fn(twin(tx), tlabels)
-        with clock.phase("backward"):
-            loss.backward()
-        with clock.phase("step"):
-            twin_optimizer.step()
-        return float(loss.item())
+        return clock.training_step(twin_optimizer, lambda: twin_loss_fn(twin(tx), tlabels))
 
     return tinytorch_step, torch_step
 

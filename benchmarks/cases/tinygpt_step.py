@@ -175,30 +175,14 @@ def make_steps(torch: Any, pair: tuple[Any, ...], idx: np.ndarray, targets: np.n
     quiet = PhaseClock()
 
     def tinytorch_step(clock: PhaseClock = quiet) -> float:
-        with clock.phase("zero_grad"):
-            optimizer.zero_grad()
-        with clock.phase("forward"):
-            _, loss = model(idx, targets)
-        with clock.phase("backward"):
-            loss.backward()
-        with clock.phase("step"):
-            optimizer.step()
-        return float(loss.item())
+        return clock.training_step(optimizer, lambda: model(idx, targets)[1])
 
     if torch is None:
         return tinytorch_step, None
     tidx, ttargets = torch.from_numpy(idx), torch.from_numpy(targets)
 
     def torch_step(clock: PhaseClock = quiet) -> float:
-        with clock.phase("zero_grad"):
-            twin_optimizer.zero_grad()
-        with clock.phase("forward"):
-            _, loss = twin(tidx, ttargets)
-        with clock.phase("backward"):
-            loss.backward()
-        with clock.phase("step"):
-            twin_optimizer.step()
-        return float(loss.item())
+        return clock.training_step(twin_optimizer, lambda: twin(tidx, ttargets)[1])
 
     return tinytorch_step, torch_step
 
