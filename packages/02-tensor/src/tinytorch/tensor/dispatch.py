@@ -24,6 +24,18 @@ forward saw), as PyTorch does.
     op = Mul()              # an operation, with its settings as attributes
     out = apply(op, a, b)   # out.data == a.data * b.data; op.saved == (a.data, b.data)
     vjp(op, grad, (True, True))  ->  (grad * b.data, grad * a.data)
+
+Kernels (module 17): ``hooks.kernels`` maps an Op *type* to a `Kernel`, a faster implementation
+of the same operation with the same ``forward``/``backward`` contract, taking the Op instance as
+its first argument (it reads the Op's options and saves on the Op, which stays the ``ctx``).
+The registry is empty by default: every Op runs its own, reference code, which stays the oracle
+the kernels are tested against. When ``type(op)`` has a kernel, `apply` runs
+``kernel.forward(op, *arrays)`` and notes the kernel on the instance (``op.kernel``), and `vjp`
+runs ``op.kernel.backward(op, grad, needs)``: a backward always belongs to the implementation
+whose forward ran, even if the registry changed in between. The lookup is exact (a subclass of
+a registered Op type is not covered) and costs one dict lookup per op. Layers, autograd and the
+profiler's observer see the same Op either way. ``tinytorch.kernels.use("fast")`` fills the
+registry and ``use("reference")`` empties it; nothing else is patched.
 """
 
 from __future__ import annotations
@@ -40,6 +52,19 @@ if TYPE_CHECKING:
 Recorder = Callable[["Op", "tuple[Tensor, ...]", "Tensor"], None]
 BackwardEngine = Callable[["Tensor", "Tensor | None", bool], None]
 Grads = tuple["np.ndarray | None", ...]
+
+
+class Kernel(Protocol):
+    """A faster implementation of one Op type, plugged in through ``hooks.kernels`` (module 17).
+
+    ``forward(op, *arrays)`` returns what ``op.forward(*arrays)`` would (same values to
+    round-off, same dtype) and saves on ``op`` what its own ``backward(op, grad, needs)`` reads;
+    that backward returns what ``op.backward(grad, needs)`` would after the reference forward.
+    """
+
+    def forward(self, op: Op, *arrays: Any) -> np.ndarray: ...
+
+    def backward(self, op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads: ...
 
 
 class Version:
@@ -62,6 +87,7 @@ class Op:
     exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
     saved: tuple[Any, ...] = ()
     released = False  # True once `release` ran: its backward can no longer be computed
+    kernel: Kernel | None = None  # the registered kernel whose forward ran (None: the Op's own)
     _saved_versions: tuple[tuple[Version, int, int, np.ndarray], ...] = ()
 
     def forward(self, *arrays: Any) -> np.ndarray:
@@ -91,7 +117,9 @@ class Op:
         options = ", ".join(
             f"{k}={v!r}"
             for k, v in vars(self).items()
-            if not k.startswith("_") and k != "saved" and not isinstance(v, np.ndarray)
+            if not k.startswith("_")
+            and k not in ("saved", "kernel")
+            and not isinstance(v, np.ndarray)
         )
         return f"{type(self).__name__}({options})"
 
@@ -109,11 +137,15 @@ class Observer(Protocol):
 
 class _Hooks:
     """What later modules plug in: module 06's ``recorder`` and ``backward`` (None until
-    ``import tinytorch.autograd``), and module 16's ``observer`` (None unless a profiler runs)."""
+    ``import tinytorch.autograd``), module 16's ``observer`` (None unless a profiler runs) and
+    module 17's ``kernels`` (Op type -> `Kernel`; empty unless kernels are switched on)."""
 
     recorder: Recorder | None = None
     backward: BackwardEngine | None = None
     observer: Observer | None = None
+
+    def __init__(self) -> None:
+        self.kernels: dict[type[Op], Kernel] = {}
 
 
 hooks = _Hooks()
@@ -155,7 +187,12 @@ def apply(op: Op, *inputs: Any) -> Tensor:
     tensors = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
     observer = hooks.observer
     start = perf_counter() if observer is not None else 0.0
-    result = np.asarray(op.forward(*(t.data for t in tensors)))
+    kernel = hooks.kernels.get(type(op)) if hooks.kernels else None
+    if kernel is None:
+        result = np.asarray(op.forward(*(t.data for t in tensors)))
+    else:  # a registered kernel (module 17) computes it; its backward will be used too
+        op.kernel = kernel
+        result = np.asarray(kernel.forward(op, *(t.data for t in tensors)))
     keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
     if result.dtype == np.float64 and not keep_float64:
         result = result.astype(np.float32)
@@ -198,7 +235,8 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
     """``op.backward(grad, needs)``, after checking that nothing it saved was modified in place.
 
     The one entry point to a derivative: the autograd engine and every hand-written layer
-    backward call it. Returns one gradient (or None) per input of ``op``.
+    backward call it. Returns one gradient (or None) per input of ``op``. When a kernel ran
+    the forward (``op.kernel``), that kernel's backward computes it.
     """
     if op.released:
         raise RuntimeError(
@@ -221,7 +259,8 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
             )
     observer = hooks.observer
     start = perf_counter() if observer is not None else 0.0
-    grads = op.backward(grad, needs)
+    kernel = op.kernel
+    grads = op.backward(grad, needs) if kernel is None else kernel.backward(op, grad, needs)
     if observer is not None:
         observer.backward(op, grad, grads, perf_counter() - start)
     if len(grads) != len(needs):
