@@ -111,3 +111,49 @@ def test_load_pretrained_gives_an_eval_model(tmp_path: Path) -> None:
     assert all(not module.training for module in model.modules())
     x = Tensor(rng(3).standard_normal((6, 3)))
     assert_close(model(x), trained.eval()(x), rtol=0, atol=0)
+
+
+def test_a_pickled_file_is_refused_without_numpy_allow_pickle_advice(tmp_path: Path) -> None:
+    objects = tmp_path / "objects.npz"
+    np.savez(objects, w=np.array([{"a": 1}], dtype=object))
+    pickled = tmp_path / "model.pt"
+    pickled.write_bytes(b"\x80\x04\x95\x05\x00\x00\x00\x00\x00\x00\x00}\x94.")  # pickle of {}
+    for path in (objects, pickled):
+        with pytest.raises(ValueError, match="pickled Python objects") as caught:
+            load(MLP([2, 2]), path)
+        assert "allow_pickle" not in str(caught.value)
+
+
+def test_a_wrong_architecture_names_only_the_keys_that_differ(tmp_path: Path) -> None:
+    path = save(MLP([4, 8, 3], rng=rng()), tmp_path / "a.npz")
+    with pytest.raises(KeyError) as caught:
+        load(MLP([4, 6, 3]), path)
+    text = str(caught.value)
+    assert "0.weight: expected (6, 4), got (8, 4)" in text
+    assert "missing keys" not in text and "unexpected keys" not in text and "[]" not in text
+    assert not text.startswith(("'", '"'))  # plain text, not a quoted KeyError repr
+    with pytest.raises(KeyError) as caught:
+        load(MLP([4, 8, 8, 3]), path)
+    text = str(caught.value)
+    assert "missing keys ['4.weight', '4.bias']" in text and "unexpected keys" not in text
+
+
+def test_integer_buffers_round_trip_bit_for_bit_and_refuse_a_float_file(tmp_path: Path) -> None:
+    from tinytorch.layers import Module
+
+    class Int8Layer(Module):
+        def __init__(self) -> None:
+            self.register_buffer("weight", Tensor(np.zeros((3, 4), dtype=np.int8)))
+            self.register_buffer("scale", Tensor(np.ones(3, dtype=np.float32)))
+
+    source = Int8Layer()
+    source.weight.data[...] = rng().integers(-128, 128, (3, 4), dtype=np.int8)
+    path = save(source, tmp_path / "q.npz")
+    assert read_state(path)["weight"].dtype == np.int8
+    assert path.stat().st_size < 4 * 12 + 4 * 3 + 1000  # bytes, not float copies
+    target = load(Int8Layer(), path)
+    assert target.weight.dtype == np.int8
+    np.testing.assert_array_equal(target.weight.data, source.weight.data)
+    np.savez(tmp_path / "float.npz", weight=np.full((3, 4), 0.7), scale=np.ones(3))
+    with pytest.raises(KeyError, match=r"weight: the model holds int8, the file float64"):
+        load(Int8Layer(), tmp_path / "float.npz")

@@ -234,3 +234,19 @@ def test_values_a_checkpoint_cannot_hold_are_named(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"cannot store object at extra/when"):
         save_checkpoint(tmp_path / "x.npz", model, extra={"when": object()})
     assert not list(tmp_path.iterdir())
+
+
+def test_errors_are_labelled_with_the_function_called(tmp_path: Path) -> None:
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(2))
+    for function in (read_checkpoint, load_checkpoint):
+        name = function.__name__
+        with pytest.raises(CheckpointError, match=rf"^{name}: .*other\.npz is an \.npz archive"):
+            function(other)
+        with pytest.raises(FileNotFoundError, match=rf"^{name}: no checkpoint file"):
+            function(tmp_path / "missing.npz")
+    pickled = tmp_path / "objects.npz"
+    np.savez(pickled, **{"__tinytorch_checkpoint__": np.array([{"a": 1}], dtype=object)})
+    with pytest.raises(CheckpointError, match=r"^read_checkpoint: .*pickled Python objects") as e:
+        read_checkpoint(pickled)
+    assert "allow_pickle" not in str(e.value)

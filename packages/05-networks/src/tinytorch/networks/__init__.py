@@ -27,7 +27,13 @@ from tinytorch.networks.init import (
 )
 from tinytorch.networks.lessons import activation_scale_by_depth, mlp_costs
 from tinytorch.networks.sequential import MLP, Sequential, activation_class
-from tinytorch.networks.serialization import load, load_pretrained, read_state, save
+from tinytorch.networks.serialization import (
+    StateDictMismatchError,
+    load,
+    load_pretrained,
+    read_state,
+    save,
+)
 from tinytorch.networks.summary import (
     LayerSummary,
     print_summary,
@@ -51,6 +57,7 @@ __all__ = [
     "MLP",
     "LayerSummary",
     "Sequential",
+    "StateDictMismatchError",
     "XORResult",
     "__version__",
     "activation_class",

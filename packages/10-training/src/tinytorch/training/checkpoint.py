@@ -311,14 +311,15 @@ class Checkpoint:
     version: int
 
 
-def _read_arrays(path: Path) -> dict[str, np.ndarray]:
-    """Every array of the .npz at ``path``; CheckpointError for a foreign or damaged file."""
+def _read_arrays(path: Path, caller: str) -> dict[str, np.ndarray]:
+    """Every array of the .npz at ``path``; CheckpointError for a foreign or damaged file,
+    labelled with the public function the user called (``caller``)."""
     with path.open("rb") as file:
         head = file.read(8)
     if not head.startswith(_ZIP_MAGIC):
         what = "is empty (0 bytes)" if not head else f"starts with {head!r}"
         raise CheckpointError(
-            f"load_checkpoint: {path} is not a TinyTorch checkpoint: it {what}, not the zip "
+            f"{caller}: {path} is not a TinyTorch checkpoint: it {what}, not the zip "
             f"signature {_ZIP_MAGIC!r} of an .npz archive; pass a file written by "
             f"save_checkpoint (or Trainer(checkpoint_dir=...))"
         )
@@ -327,7 +328,7 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
             if META_KEY not in npz.files:
                 shown = ", ".join(npz.files[:8]) + (", ..." if len(npz.files) > 8 else "")
                 raise CheckpointError(
-                    f"load_checkpoint: {path} is an .npz archive but not a TinyTorch checkpoint:"
+                    f"{caller}: {path} is an .npz archive but not a TinyTorch checkpoint:"
                     f" it has no {META_KEY!r} entry (its entries: {shown}); a weights file "
                     f"saved with tinytorch.networks.save is read with tinytorch.networks.load"
                 )
@@ -335,38 +336,49 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, zlib.error) as error:
         if isinstance(error, CheckpointError):
             raise
+        if "pickle" in str(error).lower():  # NumPy's advice (allow_pickle=True) is not passed on
+            raise CheckpointError(
+                f"{caller}: {path} holds pickled Python objects, which a TinyTorch checkpoint "
+                f"never contains and TinyTorch never loads (unpickling can run code)"
+            ) from error
         raise CheckpointError(
-            f"load_checkpoint: {path} is truncated or corrupt ({type(error).__name__}: {error});"
+            f"{caller}: {path} is truncated or corrupt ({type(error).__name__}: {error});"
             f" it was probably not written completely; use an earlier checkpoint"
         ) from error
 
 
 def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
-    """Read and validate a checkpoint file without loading it into anything."""
-    path = Path(path)
+    """Read and validate a checkpoint file without loading it into anything.
+
+    Raises FileNotFoundError or CheckpointError, labelled ``read_checkpoint:``.
+    """
+    return _read_checkpoint(Path(path), "read_checkpoint")
+
+
+def _read_checkpoint(path: Path, caller: str) -> Checkpoint:
+    """`read_checkpoint`, its errors labelled with ``caller`` (the function the user called)."""
     if not path.is_file():
         raise FileNotFoundError(
-            f"load_checkpoint: no checkpoint file at {path}; check the path (Trainer writes "
+            f"{caller}: no checkpoint file at {path}; check the path (Trainer writes "
             f"<checkpoint_dir>/last.npz and best.npz)"
         )
-    arrays = _read_arrays(path)
+    arrays = _read_arrays(path, caller)
     try:
         meta = json.loads(arrays.pop(META_KEY).tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise CheckpointError(
-            f"load_checkpoint: {path} has an unreadable {META_KEY!r} entry ({error}); the file "
-            f"is corrupt"
+            f"{caller}: {path} has an unreadable {META_KEY!r} entry ({error}); the file is corrupt"
         ) from error
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(
-            f"load_checkpoint: {path} has format marker {found!r}, expected {FORMAT!r}; it was "
+            f"{caller}: {path} has format marker {found!r}, expected {FORMAT!r}; it was "
             f"not written by save_checkpoint"
         )
     version = meta.get("version")
     if not isinstance(version, int) or version > VERSION:
         raise CheckpointError(
-            f"load_checkpoint: {path} has format version {version!r}, but this "
+            f"{caller}: {path} has format version {version!r}, but this "
             f"tinytorch-training reads versions up to {VERSION}; upgrade tinytorch-training"
         )
     try:
@@ -374,7 +386,7 @@ def read_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
         history, extra = _unpack(meta["history"], arrays), _unpack(meta["extra"], arrays)
     except KeyError as error:
         raise CheckpointError(
-            f"load_checkpoint: {path} is corrupt: its metadata refers to {error}, which is "
+            f"{caller}: {path} is corrupt: its metadata refers to {error}, which is "
             f"missing from the file"
         ) from error
     return Checkpoint(
@@ -403,7 +415,7 @@ def load_checkpoint(
     Raises FileNotFoundError for a missing file, CheckpointError for a file that is not a
     checkpoint, is truncated or corrupt, or does not fit the model / optimizer given.
     """
-    checkpoint = read_checkpoint(path)
+    checkpoint = _read_checkpoint(Path(path), "load_checkpoint")
     parts: list[tuple[str, Any, Any]] = [
         ("model", model, checkpoint.model_state),
         ("optimizer", optimizer, checkpoint.optimizer_state),
