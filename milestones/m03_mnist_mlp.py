@@ -42,7 +42,9 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 def main(quick: bool = True, keep_model: bool = False) -> dict[str, Any]:
-    data = load_data("mnist", 6000 if quick else None, 2000 if quick else None)
+    data = load_data(
+        "mnist", 6000 if quick else None, 2000 if quick else None, quick, "m03_mnist_mlp"
+    )
     epochs = 2 if quick else 15
     train, test = loaders(data, prepare, batch_size=128)
     model = build_model()

@@ -52,7 +52,9 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 def main(quick: bool = True, keep_model: bool = False) -> dict[str, Any]:
-    data = load_data("fashion-mnist", 4000 if quick else None, 1000 if quick else None)
+    data = load_data(
+        "fashion-mnist", 4000 if quick else None, 1000 if quick else None, quick, "m04_fashion_cnn"
+    )
     epochs = 1 if quick else 10
     train, test = loaders(data, prepare, 128, train_transform=RandomHorizontalFlip(rng=2))
     model = build_model()

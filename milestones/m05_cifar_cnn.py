@@ -60,7 +60,9 @@ def prepare(images: np.ndarray) -> np.ndarray:
 
 
 def main(quick: bool = True, keep_model: bool = False) -> dict[str, Any]:
-    data = load_data("cifar-10", 2048 if quick else None, 512 if quick else None)
+    data = load_data(
+        "cifar-10", 2048 if quick else None, 512 if quick else None, quick, "m05_cifar_cnn"
+    )
     epochs = 3 if quick else EPOCHS
     normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD)
     augment = Compose([RandomCrop(32, padding=4, rng=1), RandomHorizontalFlip(rng=2), normalize])

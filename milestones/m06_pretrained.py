@@ -11,15 +11,24 @@ commands (no outside weights):
 
 This milestone loads each into its architecture and reports its accuracy on the test images:
 all 10,000 of MNIST and Fashion-MNIST, the CIFAR-10 test images present (1,017 in the subset).
-A model whose dataset is not in the data directory is reported as such, not as a failure.
+In quick mode (the default) a model whose dataset is not in the data directory is reported as
+not run, not as a failure; a full run (``--full``), or a ``TINYTORCH_DATA`` naming a folder that
+does not exist, stops with an error naming the folder and the files instead.
 
-    python milestones/m06_pretrained.py
+The summary's times add up: each model's inference, then loading (building the models, reading
+weights and test images) and the memory-peak reruns (each inference again under tracemalloc),
+and ``other`` for the rest; module imports happen before ``main`` and are not in its time.
+
+    python milestones/m06_pretrained.py [--full] [--json PATH] [--record]
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,7 +37,16 @@ from rich.console import Console
 import m03_mnist_mlp
 import m04_fashion_cnn
 import m05_cifar_cnn
-from milestone_kit import measured, summary_table
+from milestone_kit import (
+    MissingDataError,
+    conditions,
+    measured,
+    missing_data,
+    record,
+    stand_in_refusal,
+    summary_table,
+    verdict,
+)
 from tinytorch.autograd import no_grad
 from tinytorch.dataloader import CIFAR10_MEAN, CIFAR10_STD, DatasetNotFoundError, Normalize
 from tinytorch.layers import Module
@@ -66,11 +84,18 @@ def xor_stage() -> dict[str, Any]:
     return {"accuracy": accuracy, "result": "XOR truth table", **cost}
 
 
-def image_stage(weights: str, build: Callable[[], Module], prepare: Any, dataset: str) -> dict:
+def image_stage(
+    weights: str, build: Callable[[], Module], prepare: Any, dataset: str, quick: bool = True
+) -> dict:
+    loading = time.perf_counter()
     model = load_pretrained(build(), WEIGHTS / weights)
     try:
         images, labels = LOADERS[dataset](train=False)
-    except DatasetNotFoundError:
+    except DatasetNotFoundError as error:
+        refusal = stand_in_refusal(quick)
+        if refusal is not None:
+            reason = refusal.replace("the synthetic stand-in is", "skipping a model is")
+            raise missing_data("m06_pretrained", reason, str(error)) from None
         return {
             "accuracy": None,
             "result": f"{dataset} not in the data directory: not run",
@@ -78,21 +103,25 @@ def image_stage(weights: str, build: Callable[[], Module], prepare: Any, dataset
             "peak_bytes": None,
             "samples_per_s": 0.0,
             "skipped": True,
+            "load_s": time.perf_counter() - loading,
         }
     x = prepare(images)
+    load_s = time.perf_counter() - loading
     predictions, cost = measured(lambda: predict(model, x), len(x))
     accuracy = float((predictions == labels).mean())
-    return {"accuracy": accuracy, "result": f"{len(x)} {dataset} test images", **cost}
+    result = f"{len(x)} {dataset} test images"
+    return {"accuracy": accuracy, "result": result, "load_s": load_s, **cost}
 
 
 def main(quick: bool = True) -> dict[str, Any]:
     start = time.perf_counter()
     stages = {"xor_mlp.npz": xor_stage()}
     for weights, build, prepare, dataset in MODELS:
-        stages[weights] = image_stage(weights, build, prepare, dataset)
-    stages[TINYGPT_WEIGHTS] = tinygpt_stage()  # the TinyGPT section, below
+        stages[weights] = image_stage(weights, build, prepare, dataset, quick)
+    stages[TINYGPT_WEIGHTS] = tinygpt_stage(quick)  # the TinyGPT section, below
     ran = [s for s in stages.values() if not s.get("skipped")]
     passed = stages["xor_mlp.npz"]["accuracy"] == 1.0 and all(s["accuracy"] > 0.5 for s in ran)
+    not_run = [name.split(".")[0] for name, s in stages.items() if s.get("skipped")]
     summary = {
         "milestone": "m06_pretrained",
         "passed": passed,
@@ -101,14 +130,40 @@ def main(quick: bool = True) -> dict[str, Any]:
             f"{name.split('.')[0]} {s['accuracy']:.1%}"
             for name, s in stages.items()
             if not s.get("skipped")
-        ),
+        )
+        + (f" (not run, data missing: {', '.join(not_run)})" if not_run else ""),
         "stages": stages,
+        "overheads": {
+            "loading": sum(s.get("load_s", 0.0) for s in stages.values()),
+            "memory reruns": sum(s.get("memory_s", 0.0) for s in stages.values()),
+        },
+        "other": "sampling 300 TinyGPT characters, bookkeeping",
         "wall_s": time.perf_counter() - start,
+        "conditions": conditions(),
     }
     Console().print(summary_table("Milestone 06: pretrained models", summary))
     if stages[TINYGPT_WEIGHTS].get("sample"):
         Console().print(f"TinyGPT writes:\n{stages[TINYGPT_WEIGHTS]['sample']}", highlight=False)
     return summary
+
+
+def cli(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--full", action="store_true", help="every dataset must be present")
+    parser.add_argument("--json", type=Path, help="write the summary to this JSON file")
+    parser.add_argument("--record", action="store_true", help="write it to milestones/results/")
+    args = parser.parse_args(argv)
+    try:
+        summary = main(quick=not args.full)
+    except MissingDataError as error:
+        Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2, default=str))
+    if args.record:
+        Console().print(f"recorded {record(summary)}")
+    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
+    return 0 if summary["passed"] else 1
 
 
 # --------------------------------------------------------------------- TinyGPT (module 15)
@@ -127,7 +182,7 @@ def _not_run(reason: str, **more: Any) -> dict[str, Any]:
     }
 
 
-def tinygpt_stage() -> dict[str, Any]:
+def tinygpt_stage(quick: bool = True) -> dict[str, Any]:
     """The shipped character-level TinyGPT (milestone 07's full run): 300 characters it writes
     after "ROMEO:" (always), and, when Tiny Shakespeare is in the data directory, its
     validation loss and next-character accuracy on the last 10% of the text (the part it was
@@ -148,13 +203,25 @@ def tinygpt_stage() -> dict[str, Any]:
         return _not_run(
             f"{path.name} not found (python milestones/m07_tinygpt.py --full --save-weights)"
         )
+    loading = time.perf_counter()
     loaded = load_language_model(path)
+    load_s = time.perf_counter() - loading
     sample = generate_text(loaded.model, loaded.tokenizer, "ROMEO:", 300, temperature=0.8, seed=0)
     text_path = data_dir() / "tinyshakespeare" / "input.txt"
     if not text_path.is_file():
-        return _not_run("tinyshakespeare not in the data directory: sample only", sample=sample)
+        refusal = stand_in_refusal(quick)
+        if refusal is not None:
+            reason = refusal.replace("the synthetic stand-in is", "skipping a model is")
+            raise missing_data(
+                "m06_pretrained", reason, f"{text_path} (Tiny Shakespeare, plain text) not found."
+            )
+        return _not_run(
+            "tinyshakespeare not in the data directory: sample only", sample=sample, load_s=load_s
+        )
+    loading = time.perf_counter()
     val_text = split_text(text_path.read_text(encoding="utf-8"))[1]
     ids = np.asarray(loaded.tokenizer.encode(val_text), dtype=np.int64)
+    load_s += time.perf_counter() - loading
     windows = StridedWindows(ids, loaded.config.block_size, batch_size=64)
 
     @no_grad()
@@ -172,9 +239,10 @@ def tinygpt_stage() -> dict[str, Any]:
         "result": f"val loss {loss:.3f} ({windows.tokens_covered:,} validation characters)",
         "val_loss": loss,
         "sample": sample,
+        "load_s": load_s,
         **cost,
     }
 
 
 if __name__ == "__main__":
-    raise SystemExit(0 if main()["passed"] else 1)
+    raise SystemExit(cli())

@@ -55,7 +55,14 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 from rich.console import Console  # noqa: E402
 
-from milestone_kit import summary_table  # noqa: E402
+from milestone_kit import (  # noqa: E402
+    MissingDataError,
+    missing_data,
+    record,
+    stand_in_refusal,
+    summary_table,
+    verdict,
+)
 from tinytorch.generation import (  # noqa: E402
     GPTConfig,
     RandomWindows,
@@ -180,6 +187,14 @@ def load_text(quick: bool) -> tuple[str, str]:
     characters of the real text, enough for a small model's few hundred steps)."""
     path = find_text()
     if path is None:
+        refusal = stand_in_refusal(quick)
+        if refusal is not None:
+            raise missing_data(
+                "m07_tinygpt",
+                refusal,
+                f"{data_dir() / 'tinyshakespeare' / 'input.txt'} (Tiny Shakespeare: 1,115,394 "
+                f"characters of plain text) not found.",
+            )
         return STAND_IN, (
             "SYNTHETIC stand-in: tinyshakespeare/input.txt not found (set TINYTORCH_DATA); "
             f"{len(STAND_IN):,} characters of embedded Shakespeare"
@@ -459,6 +474,7 @@ def main(
         "milestone": "m07_tinygpt",
         "passed": bool(checks) and all(checks),
         "quick": quick,
+        "stand_in": not real,
         "data": source,
         "config": {"model": asdict(model_config), "train": asdict(train_config)},
         "unigram_bpc": unigram_bpc,
@@ -495,6 +511,11 @@ def main(
     head = [f"{n}: val {s['val_loss']:.3f} ({s['val_bpc']:.3f} bpc)" for n, s in results.items()]
     needs = f"needs <= {TARGET}" if (not quick and real) else f"needs < 0.9 x {unigram_bpc:.2f} bpc"
     summary["headline"] = ", ".join(head) + f" ({needs})"
+    if not real:
+        summary["headline"] = (
+            "STAND-IN CHECK, not Tiny Shakespeare (embedded text; quick mode only): "
+            + summary["headline"]
+        )
     if "torch" in summary:
         summary["headline"] += f"; PyTorch twin val {summary['torch']['val_loss']:.3f}"
     summary["wall_s"] = time.perf_counter() - start
@@ -513,6 +534,7 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="override the number of training steps")
     parser.add_argument("--torch", action="store_true", help="also train the PyTorch twin")
     parser.add_argument("--json", type=Path, help="write the summary to this JSON file")
+    parser.add_argument("--record", action="store_true", help="write it to milestones/results/")
     parser.add_argument(
         "--save-weights",
         action="store_true",
@@ -520,13 +542,17 @@ def cli(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     stages = tuple(s.strip() for s in args.stages.split(",") if s.strip())
-    summary = main(
-        quick=not args.full,
-        stages=stages,
-        with_torch=args.torch,
-        keep_models=True,
-        steps=args.steps,
-    )
+    try:
+        summary = main(
+            quick=not args.full,
+            stages=stages,
+            with_torch=args.torch,
+            keep_models=True,
+            steps=args.steps,
+        )
+    except MissingDataError as error:
+        Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False)
+        return 2
     results = summary.pop("models")
     if args.save_weights:
         for name, file in (("char", CHAR_WEIGHTS),):
@@ -546,6 +572,9 @@ def cli(argv: list[str] | None = None) -> int:
                 Console().print(f"wrote {path} ({path.stat().st_size:,} bytes)")
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2, default=str))
+    if args.record:
+        Console().print(f"recorded {record(summary)}")
+    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
     return 0 if summary["passed"] else 1
 
 

@@ -8,6 +8,13 @@ locked (its module is not built yet), not failed.
     python milestones/run.py --full          the full runs that reach the reported accuracies
     python milestones/run.py --only m01      one milestone
     python milestones/run.py --json out.json write every summary
+    python milestones/run.py --full --record also write each to milestones/results/ (the
+                                             figures the README quotes)
+
+A milestone on the synthetic stand-in (quick mode, dataset absent) shows "passed (stand-in
+check)": the real-data target was not tried. A run that needs data it does not find (``--full``,
+or ``TINYTORCH_DATA`` naming a folder that does not exist) is "no data", with the folder and
+files it needs, and counts as a failure.
 """
 
 from __future__ import annotations
@@ -26,6 +33,8 @@ from rich.table import Table
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))  # milestones import milestone_kit
+
+from milestone_kit import MissingDataError, record  # noqa: E402
 
 
 def discover() -> list[Path]:
@@ -46,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="full runs (minutes), not quick")
     parser.add_argument("--only", action="append", default=[], help="milestone prefix, e.g. m01")
     parser.add_argument("--json", type=Path, help="write all summaries to this file")
+    parser.add_argument(
+        "--record", action="store_true", help="write each summary to milestones/results/"
+    )
     args = parser.parse_args(argv)
     console = Console()
     results: dict[str, dict[str, Any]] = {}
@@ -68,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
                 "status": "passed" if summary.get("passed", True) else "failed",
                 **summary,
             }
+            if args.record and "milestone" in summary:
+                record(summary)
+        except MissingDataError as error:
+            console.print(f"[red]no data:[/red] {error}", highlight=False)
+            results[path.stem] = {"status": "no data", "error": str(error)}
         except Exception as error:  # a milestone's crash is reported, the others still run
             console.print_exception()
             results[path.stem] = {"status": "crashed", "error": repr(error)}
@@ -81,7 +98,10 @@ def main(argv: list[str] | None = None) -> int:
             "headline", ", ".join(result.get("missing", [])) or result.get("error", "")
         )
         wall = f"{result['wall_s']:.1f} s" if "wall_s" in result else "-"
-        table.add_row(name, result["status"], str(detail), wall)
+        status = result["status"]
+        if result.get("stand_in"):
+            status += " (stand-in check)"
+        table.add_row(name, status, str(detail), wall)
     console.print(table)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
