@@ -30,8 +30,8 @@ of the same operation with the same ``forward``/``backward`` contract, taking th
 its first argument (it reads the Op's options and saves on the Op, which stays the ``ctx``).
 The registry is empty by default: every Op runs its own, reference code, which stays the oracle
 the kernels are tested against. When ``type(op)`` has a kernel, `apply` runs
-``kernel.forward(op, *arrays)`` and notes the kernel on the instance (``op.kernel``), and `vjp`
-runs ``op.kernel.backward(op, grad, needs)``: a backward always belongs to the implementation
+``kernel.forward(op, *arrays)`` and notes the kernel on the instance (``op._kernel``), and `vjp`
+runs ``op._kernel.backward(op, grad, needs)``: a backward always belongs to the implementation
 whose forward ran, even if the registry changed in between. The lookup is exact (a subclass of
 a registered Op type is not covered) and costs one dict lookup per op. Layers, autograd and the
 profiler's observer see the same Op either way. ``tinytorch.kernels.use("fast")`` fills the
@@ -87,7 +87,7 @@ class Op:
     exact_dtype = False  # True when forward returns the very dtype asked for (Astype)
     saved: tuple[Any, ...] = ()
     released = False  # True once `release` ran: its backward can no longer be computed
-    kernel: Kernel | None = None  # the registered kernel whose forward ran (None: the Op's own)
+    _kernel: Kernel | None = None  # the registered kernel whose forward ran (None: the Op's own)
     _saved_versions: tuple[tuple[Version, int, int, np.ndarray], ...] = ()
 
     def forward(self, *arrays: Any) -> np.ndarray:
@@ -117,9 +117,7 @@ class Op:
         options = ", ".join(
             f"{k}={v!r}"
             for k, v in vars(self).items()
-            if not k.startswith("_")
-            and k not in ("saved", "kernel")
-            and not isinstance(v, np.ndarray)
+            if not k.startswith("_") and k != "saved" and not isinstance(v, np.ndarray)
         )
         return f"{type(self).__name__}({options})"
 
@@ -191,7 +189,7 @@ def apply(op: Op, *inputs: Any) -> Tensor:
     if kernel is None:
         result = np.asarray(op.forward(*(t.data for t in tensors)))
     else:  # a registered kernel (module 17) computes it; its backward will be used too
-        op.kernel = kernel
+        op._kernel = kernel
         result = np.asarray(kernel.forward(op, *(t.data for t in tensors)))
     keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
     if result.dtype == np.float64 and not keep_float64:
@@ -236,7 +234,7 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
 
     The one entry point to a derivative: the autograd engine and every hand-written layer
     backward call it. Returns one gradient (or None) per input of ``op``. When a kernel ran
-    the forward (``op.kernel``), that kernel's backward computes it.
+    the forward (``op._kernel``), that kernel's backward computes it.
     """
     if op.released:
         raise RuntimeError(
@@ -259,7 +257,7 @@ def vjp(op: Op, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
             )
     observer = hooks.observer
     start = perf_counter() if observer is not None else 0.0
-    kernel = op.kernel
+    kernel = op._kernel
     grads = op.backward(grad, needs) if kernel is None else kernel.backward(op, grad, needs)
     if observer is not None:
         observer.backward(op, grad, grads, perf_counter() - start)
