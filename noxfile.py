@@ -1,21 +1,24 @@
 """Every TinyTorch session: per-package tests, all tests, lint, types, build, wheels, milestones.
 
-Packages are discovered from ``packages/*/pyproject.toml``; nothing here lists them by hand.
+Packages are discovered from ``packages/*/pyproject.toml``; nothing here lists them by hand. The
+discovery and the dependency order are ``packages/course/src/tinytorch/course/packages.py``,
+loaded by path: every student workspace's noxfile loads the same file.
 
     nox -l                 list sessions
     nox                    the default sessions (what ``./dev test`` and CI run)
     nox -s test-07         package 07 alone, in a fresh environment holding only what it declares
+    nox -s test-course     the course tooling (packages/course) alone
     nox -s milestones      the main job (quick mode; ``nox -s milestones -- --full`` for full runs)
 """
 
 from __future__ import annotations
 
+import importlib.util
 import os
-import re
 import shutil
-import tomllib
-from dataclasses import dataclass
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import nox
 
@@ -26,66 +29,31 @@ nox.options.reuse_existing_virtualenvs = False
 nox.options.error_on_missing_interpreters = False
 
 
-@dataclass(frozen=True)
-class Package:
-    """One distribution under packages/: its folder, name, module number and local deps."""
-
-    folder: Path
-    name: str
-    number: str | None  # "01".."20"; None for the tinytorch meta-package
-    local_deps: tuple[str, ...]
-
-
-def _requirement_name(requirement: str) -> str:
-    return re.split(r"[\s\[<>=!~;]", requirement.strip(), maxsplit=1)[0].lower()
+def _shared_packages_module() -> ModuleType:
+    """``tinytorch.course.packages``, loaded by path: the one implementation of package
+    discovery and dependency order, shared with every student workspace's noxfile."""
+    path = ROOT / "packages" / "course" / "src" / "tinytorch" / "course" / "packages.py"
+    spec = importlib.util.spec_from_file_location("tinytorch_course_packages", path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
 
 
-def discover_packages() -> dict[str, Package]:
-    """Read every packages/*/pyproject.toml; return packages by distribution name."""
-    found: dict[str, dict] = {}
-    for pyproject in sorted(ROOT.glob("packages/*/pyproject.toml")):
-        found[pyproject.parent.name] = tomllib.loads(pyproject.read_text())["project"]
-    names = {project["name"].lower() for project in found.values()}
-    packages = {}
-    for folder_name, project in found.items():
-        match = re.match(r"(\d\d)-", folder_name)
-        deps = [_requirement_name(r) for r in project.get("dependencies", [])]
-        packages[project["name"].lower()] = Package(
-            folder=ROOT / "packages" / folder_name,
-            name=project["name"].lower(),
-            number=match.group(1) if match else None,
-            local_deps=tuple(d for d in deps if d in names),
-        )
-    return packages
-
-
-PACKAGES = discover_packages()
+_shared = _shared_packages_module()
+Package = _shared.Package
+PACKAGES = _shared.discover_packages(ROOT)
 
 
 def dependency_closure(name: str) -> list[Package]:
     """The package and every local package it needs, dependencies first (topological order)."""
-    order: list[Package] = []
-    seen: set[str] = set()
-    stack: list[tuple[str, bool]] = [(name, False)]
-    while stack:
-        current, expanded = stack.pop()
-        if expanded:
-            order.append(PACKAGES[current])
-            continue
-        if current in seen:
-            continue
-        seen.add(current)
-        stack.append((current, True))
-        stack.extend((dep, False) for dep in reversed(PACKAGES[current].local_deps))
-    return order
+    return _shared.dependency_closure(PACKAGES, name)
 
 
 def all_in_order() -> list[Package]:
-    """Every package, each after its dependencies; the meta-package last."""
-    order: list[Package] = []
-    for name in sorted(PACKAGES, key=lambda n: (PACKAGES[n].number or "99", n)):
-        order += [p for p in dependency_closure(name) if p not in order]
-    return order
+    """Every package, each after its dependencies; the packages without a number last."""
+    return _shared.all_in_order(PACKAGES)
 
 
 def install_local(session: nox.Session, packages: list[Package], editable: bool = False) -> None:
@@ -103,8 +71,7 @@ def test_folders() -> list[Path]:
 
 
 def _has_test_extra(package: Package) -> bool:
-    project = tomllib.loads((package.folder / "pyproject.toml").read_text())["project"]
-    return "test" in project.get("optional-dependencies", {})
+    return bool(_shared.has_test_extra(package))
 
 
 def data_env() -> dict[str, str]:
@@ -125,14 +92,22 @@ def _make_test_session(package: Package) -> None:
         run_pytest(session, package.folder / "tests")
 
     test_package.__doc__ = f"{package.name} alone with only what it declares, then its tests."
-    nox.session(name=f"test-{package.number}")(test_package)
+    nox.session(name=_test_session_name(package))(test_package)
 
 
-for _package in PACKAGES.values():
-    if _package.number is not None:
-        _make_test_session(_package)
+META_PACKAGE = "tinytorch"  # depends on every module: its tests run in the `tests` session
 
-TEST_SESSIONS = sorted(f"test-{p.number}" for p in PACKAGES.values() if p.number)
+
+def _test_session_name(package: Package) -> str:
+    """``test-07`` for module 07, ``test-course`` for packages/course/."""
+    return f"test-{package.number or package.folder.name}"
+
+
+SOLO_PACKAGES = [p for p in all_in_order() if p.name != META_PACKAGE]
+for _package in SOLO_PACKAGES:
+    _make_test_session(_package)
+
+TEST_SESSIONS = [_test_session_name(p) for p in SOLO_PACKAGES]
 
 
 @nox.session
@@ -155,7 +130,7 @@ def typecheck(session: nox.Session) -> None:
     """mypy over every package, installed as wheels into one environment."""
     install_local(session, all_in_order())
     session.install("mypy")
-    modules = [p.name.replace("tinytorch-", "tinytorch.") for p in all_in_order() if p.number]
+    modules = [p.name.replace("tinytorch-", "tinytorch.") for p in SOLO_PACKAGES]
     session.run("mypy", *[arg for module in modules for arg in ("-p", module)])
 
 
@@ -185,7 +160,8 @@ def wheels(session: nox.Session) -> None:
     if not list(DIST.glob("tinytorch-*.whl")):
         session.error("dist/ holds no tinytorch wheels: run `nox -s build` first")
     session.install("pytest", "hypothesis", "numpy", "rich", "tqdm", "regex")
-    session.install("--no-index", "--find-links", str(DIST), "tinytorch")
+    local = [p.name for p in PACKAGES.values() if p.number is None]  # meta-package, course
+    session.install("--no-index", "--find-links", str(DIST), *local)
     run_pytest(session, ROOT / "tests-integration", "-m", "not parity")
 
 

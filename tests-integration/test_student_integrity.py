@@ -3,7 +3,7 @@
 - the generated skeleton holds no solution text (and no fence markers), and is valid Python;
 - its tests fail on the skeleton (the module as a student first receives it);
 - its tests pass on the reference, and every fence is tested: with that fence alone raising
-  NotImplementedError, at least one test fails (``tinytorch.setup.fencecheck``).
+  NotImplementedError, at least one test fails (``tinytorch.course.fencecheck``).
 
 Modules are discovered from ``packages/NN-name/``, so a new module is covered when it lands.
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.setup.course import discover_modules
-from tinytorch.setup.fencecheck import check_fences, module_fences
-from tinytorch.setup.fences import STUB_PATTERN, find_fences, solution_leaks
-from tinytorch.setup.testrun import run_tests
-from tinytorch.setup.workspace import Workspace, create_workspace
+from tinytorch.course.fencecheck import check_fences, module_fences
+from tinytorch.course.fences import STUB_PATTERN, find_fences, solution_leaks
+from tinytorch.course.layout import discover_modules
+from tinytorch.course.testrun import run_tests
+from tinytorch.course.workspace import Workspace, create_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = discover_modules(ROOT)

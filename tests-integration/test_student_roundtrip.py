@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.setup import cli
-from tinytorch.setup.course import discover_modules, module_by_number
-from tinytorch.setup.fences import find_fences, restore_solutions, strip_solutions
-from tinytorch.setup.workspace import Workspace, create_workspace
+from tinytorch.course import cli
+from tinytorch.course.fences import find_fences, restore_solutions, strip_solutions
+from tinytorch.course.layout import discover_modules, module_by_number
+from tinytorch.course.workspace import Workspace, create_workspace
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = discover_modules(ROOT)
@@ -109,7 +109,7 @@ def test_a_syntax_error_zeroes_only_its_module(solved: Workspace) -> None:
 def test_reference_99_says_no_such_module(solved: Workspace) -> None:
     env = {**os.environ, "COLUMNS": "200"}
     proc = subprocess.run(
-        [sys.executable, "-m", "tinytorch.setup", "reference", "99"],
+        [sys.executable, "-m", "tinytorch.course", "reference", "99"],
         cwd=solved.root,
         capture_output=True,
         text=True,

@@ -67,6 +67,7 @@ FILES = {
         [project]
         name = "tinytorch-layers"
         dynamic = ["version"]
+        description = "TinyTorch module 03: a layer that doubles"
         dependencies = [
             "numpy>=1.24",
             "tinytorch-tensor>=0.1,<0.2",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.setup import cli
-from tinytorch.setup.fences import find_fences, restore_solutions
+from tinytorch.course import cli
+from tinytorch.course.fences import find_fences, restore_solutions
 
 
 def _text(capsys) -> str:
@@ -37,7 +37,7 @@ def test_student_init_and_test_of_a_skeleton(course, tmp_path, monkeypatch, caps
     workspace = _init(course, tmp_path / "ws", monkeypatch, "--modules", "02-03")
     out = _text(capsys)
     assert "02 tensor student version 2" in out and "04 activations reference version 0" in out
-    assert "pip install './packages/01-setup[test]'" in out
+    assert "pip install ./packages/course './packages/01-setup[test]'" in out
     assert cli.main(["test", "03"]) == 1
     out = _text(capsys)
     assert "module 03 layers: 0 passed, 2 failed (of 2)" in out
@@ -61,7 +61,7 @@ def test_test_needs_a_course_folder_and_a_module_that_is_there(
     assert "is not inside a TinyTorch workspace or repository" in _text(capsys)
     monkeypatch.chdir(course)
     assert cli.main(["test", "07"]) == 2
-    assert "module 07 spatial is not in this folder" in _text(capsys)
+    assert "no such module '07' here" in _text(capsys)
 
 
 def test_solved_workspace_status_and_milestones(course, tmp_path, monkeypatch, capfd):
@@ -97,7 +97,7 @@ def test_reference_swaps_a_module_and_back(course, tmp_path, monkeypatch, capsys
     assert cli.main(["reference", "99"]) == 2
     assert "no such module '99'" in _text(capsys)
     assert cli.main(["reference", "07"]) == 2
-    assert "module 07 spatial is not in this folder" in _text(capsys)
+    assert "no such module '07' here" in _text(capsys)
     assert cli.main(["reference", "03"]) == 0
     assert "module 03 layers now uses the reference version" in _text(capsys)
     assert cli.main(["status"]) == 0
@@ -174,7 +174,7 @@ def test_fences_list_and_check(course, monkeypatch, capsys):
     out = _text(capsys)
     assert "ops.py:18 (negate): not tested -- no test reaches it" in out
     assert cli.main(["fences", "12"]) == 2
-    assert "module 12 embeddings is not in this folder" in _text(capsys)
+    assert "no such module '12' here" in _text(capsys)
 
 
 @pytest.mark.parametrize("argv", [["student", "init"], ["test"], ["grade"], ["reference"]])

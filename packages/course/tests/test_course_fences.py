@@ -5,7 +5,7 @@ import textwrap
 
 import pytest
 
-from tinytorch.setup.fences import (
+from tinytorch.course.fences import (
     FenceError,
     find_fences,
     restore_solutions,

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tinytorch.setup.course import (
+from tinytorch.course.fences import find_fences
+from tinytorch.course.layout import (
     discover_milestones,
     discover_modules,
     find_course_root,
     module_by_number,
     select_modules,
 )
-from tinytorch.setup.fences import find_fences
-from tinytorch.setup.workspace import (
+from tinytorch.course.workspace import (
     IndexReference,
     RepoReference,
     WheelReference,
@@ -59,7 +59,7 @@ def test_select_modules(course, spec, expected):
     ("spec", "message"),
     [
         ("99", "no such module '99'"),
-        ("07", "module 07 spatial is not in this folder"),
+        ("07", "no such module '07' here: the modules here are 02 tensor, 03 layers"),
         ("11-12", "the range 11-12 selects none of the modules here"),
     ],
 )
@@ -235,8 +235,7 @@ def test_a_module_without_fences_is_never_assigned(course, tmp_path):
     assert [m.number for m in workspace.assigned()] == ["02", "04"]
     assert workspace.data["modules"]["03"]["mode"] == "reference"
     assert (
-        "| 03 | `layers` | Module, Parameter, Linear, Dropout; manual backward | no"
-        in (workspace.root / "README.md").read_text()
+        "| 03 | `layers` | a layer that doubles | no" in (workspace.root / "README.md").read_text()
     )
 
 

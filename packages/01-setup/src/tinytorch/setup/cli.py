@@ -1,5 +1,9 @@
-"""The ``tinytorch`` command line: ``tinytorch doctor`` here, the course commands (``student``,
-``test``, ``status``, ``reference``, ``run``, ``grade``, ``fences``) in ``commands.py``.
+"""The ``tinytorch`` command line: ``doctor`` (the environment check) and ``status`` (the
+TinyTorch packages installed) here. The course verbs (``student``, ``test``, ``status`` inside a
+course folder, ``reference``, ``run``, ``grade``, ``fences``) belong to the separate distribution
+``tinytorch-course``: every installed distribution that declares the entry point group
+``tinytorch.commands`` (a dict or list of commands with ``name``, ``help``, ``run``,
+``add_arguments``) has its commands added when ``main`` runs.
 
 Subcommands live in the ``COMMANDS`` registry. A later package adds its own with
 ``register_command(Command(name, help, run, add_arguments))`` before calling ``main``::
@@ -18,6 +22,8 @@ import argparse
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
 
 import numpy as np
 from rich.console import Console
@@ -27,7 +33,18 @@ from tinytorch.setup import modules, paths, system
 from tinytorch.setup.__about__ import __version__
 from tinytorch.setup.measure import format_bytes
 
-__all__ = ["COMMANDS", "Command", "build_parser", "main", "register_command"]
+__all__ = [
+    "COMMANDS",
+    "ENTRY_POINT_GROUP",
+    "Command",
+    "build_parser",
+    "installed_status",
+    "load_plugins",
+    "main",
+    "register_command",
+]
+
+ENTRY_POINT_GROUP = "tinytorch.commands"
 
 
 @dataclass(frozen=True)
@@ -65,8 +82,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_PLUGINS_LOADED = False
+
+
+def load_plugins() -> list[str]:
+    """Add the commands of every ``tinytorch.commands`` entry point (once); returns their names.
+    A plugin's command replaces a built-in one of the same name (the course's ``status``)."""
+    global _PLUGINS_LOADED
+    if _PLUGINS_LOADED:
+        return []
+    _PLUGINS_LOADED = True
+    added = []
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            commands = entry_point.load()
+        except ImportError:  # a plugin whose own dependencies are missing: leave it out
+            continue
+        for command in commands.values() if isinstance(commands, dict) else commands:
+            register_command(command, replace=True)
+            added.append(command.name)
+    return added
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code. Bad usage raises ``SystemExit(2)`` (argparse)."""
+    load_plugins()
     args = build_parser().parse_args(argv)
     return COMMANDS[args.command].run(args, Console(highlight=False))
 
@@ -114,15 +154,29 @@ def _data_section(console: Console, explicit: str | None) -> None:
     _key_values(console, "Data", {"directory": f"{root}{exists}", "chosen by": source})
     table = Table("dataset", "status")
     table.add_column("folder", overflow="fold")
+    absent = []
     for info in paths.find_datasets(root).values():
+        spec = paths.DATASETS[info.name]
         if info.present:
             status = "[green]present"
         elif info.folder is not None:
             status = f"[yellow]incomplete (missing {', '.join(info.missing)})"
         else:
             status = "missing"
-        table.add_row(info.name, status, str(info.folder or ""))
+        table.add_row(info.name, status, str(info.folder or root / spec.folders[0]))
+        if not info.present:
+            absent.append((info.name, spec))
     console.print(table)
+    if absent:
+        console.print(
+            f"To get a missing dataset, put its files into the folder shown above (inside {root}):"
+        )
+        for name, spec in absent:
+            files = ", ".join(spec.files[:3]) + (", ..." if len(spec.files) > 3 else "")
+            console.print(f"  {name} ({files}): {spec.how_to_get}", markup=False)
+        console.print(
+            "Milestones without their data run on a small synthetic stand-in in quick mode only."
+        )
 
 
 def cmd_doctor(args: argparse.Namespace, console: Console) -> int:
@@ -169,7 +223,45 @@ register_command(
 )
 
 
-# --------------------------------------------------------------------------- course commands
+# --------------------------------------------------------------------------- status
 
-# student, test, status, reference, run, grade, fences: they register themselves on import.
-from tinytorch.setup import commands as _commands  # noqa: E402, F401
+
+def installed_status(console: Console) -> int:
+    """The TinyTorch packages this environment has installed, one row per module."""
+    installed = {pkg.distribution: pkg for pkg in modules.installed_packages()}
+    table = Table("#", "module", "package", "version", "install", title="TinyTorch modules")
+    for info in modules.MODULES:
+        pkg = installed.get(info.package)
+        row = [info.number, info.name, info.package]
+        table.add_row(*row, *([pkg.version, pkg.kind] if pkg else ["", "[dim]not installed"]))
+    console.print(table)
+    if not any(pkg.number not in ("01", "--") for pkg in installed.values()):
+        console.print(
+            "No TinyTorch module packages are installed besides tinytorch-setup; "
+            "install one with pip install ./packages/NN-name"
+        )
+    meta = installed.get(modules.META_PACKAGE)
+    if meta is not None:
+        console.print(f"meta-package: {meta.distribution} {meta.version} ({meta.kind})")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, console: Console) -> int:
+    """``tinytorch status``: the installed packages (the course's ``status`` replaces this one
+    when ``tinytorch-course`` is installed, and shows this table outside a course folder)."""
+    if getattr(args, "run_tests", False):
+        console.print(
+            f"[yellow]Cannot run tests: {Path.cwd()} is not a course folder, and the course "
+            f"commands are not installed (pip install ./packages/course)."
+        )
+    return installed_status(console)
+
+
+register_command(
+    Command(
+        "status",
+        "The TinyTorch packages installed (modules passing, with tinytorch-course)",
+        cmd_status,
+        lambda p: p.add_argument("--run-tests", action="store_true", help=argparse.SUPPRESS),
+    )
+)

@@ -36,6 +36,7 @@ class DatasetSpec:
     folders: tuple[str, ...]  # candidate folders relative to the data directory, preferred first
     files: tuple[str, ...]  # files that must all be present in the folder
     gzip_ok: bool = False  # each file may also be present as ``<name>.gz``
+    how_to_get: str = ""  # one line: how to fetch it (``tinytorch doctor`` prints it when missing)
 
 
 _IDX = (
@@ -46,11 +47,30 @@ _IDX = (
 )
 _CIFAR = (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
 
+
+def _download(name: str) -> str:
+    return (
+        f"python -c \"from tinytorch.dataloader import download; download('{name}')\" "
+        f"(module 09; checksummed)"
+    )
+
+
 DATASETS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(("mnist",), _IDX, gzip_ok=True),
-    "fashion-mnist": DatasetSpec(("fashion-mnist",), _IDX, gzip_ok=True),
-    "cifar-10": DatasetSpec(("cifar-10-batches-py", "cifar-10-subset/cifar-10-batches-py"), _CIFAR),
-    "tinyshakespeare": DatasetSpec(("tinyshakespeare",), ("input.txt",)),
+    "mnist": DatasetSpec(("mnist",), _IDX, gzip_ok=True, how_to_get=_download("mnist")),
+    "fashion-mnist": DatasetSpec(
+        ("fashion-mnist",), _IDX, gzip_ok=True, how_to_get=_download("fashion-mnist")
+    ),
+    "cifar-10": DatasetSpec(
+        ("cifar-10-batches-py", "cifar-10-subset/cifar-10-batches-py"),
+        _CIFAR,
+        how_to_get=_download("cifar-10"),
+    ),
+    "tinyshakespeare": DatasetSpec(
+        ("tinyshakespeare",),
+        ("input.txt",),
+        how_to_get="save https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
+        "tinyshakespeare/input.txt as tinyshakespeare/input.txt",
+    ),
 }
 
 

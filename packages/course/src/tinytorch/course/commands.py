@@ -23,9 +23,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from tinytorch.setup import modules as syllabus
-from tinytorch.setup.cli import Command, register_command
-from tinytorch.setup.course import (
+from tinytorch.course.cli import Command, register_command
+from tinytorch.course.fencecheck import FenceReport, check_fences, module_fences
+from tinytorch.course.fences import FenceError
+from tinytorch.course.grading import ModuleGrade, grade_workspace, grades_report, write_grades
+from tinytorch.course.layout import (
     STATE_DIR,
     WORKSPACE_FILE,
     ModulePackage,
@@ -38,11 +40,8 @@ from tinytorch.setup.course import (
     record_result,
     select_modules,
 )
-from tinytorch.setup.fencecheck import FenceReport, check_fences, module_fences
-from tinytorch.setup.fences import FenceError
-from tinytorch.setup.grading import ModuleGrade, grade_workspace, grades_report, write_grades
-from tinytorch.setup.testrun import TestResult, run_script, run_tests
-from tinytorch.setup.workspace import (
+from tinytorch.course.testrun import TestResult, run_script, run_tests
+from tinytorch.course.workspace import (
     Workspace,
     WorkspaceError,
     create_workspace,
@@ -58,11 +57,11 @@ USAGE = 2  # exit code for bad input (argparse uses it too)
 
 def default_repository() -> Path | None:
     """The repository to take reference versions from when none is named: the one at or above
-    the current directory, else the checkout this ``tinytorch.setup`` was installed from."""
+    the current directory, else the checkout this ``tinytorch.course`` was installed from."""
     here = find_course_root()
     if here is not None and not (here / WORKSPACE_FILE).is_file():
         return here
-    installed_from = Path(__file__).resolve().parents[4]  # packages/01-setup/src/tinytorch/setup
+    installed_from = Path(__file__).resolve().parents[5]  # packages/course/src/tinytorch/course
     return installed_from if discover_modules(installed_from) else None
 
 
@@ -147,7 +146,8 @@ def cmd_student(args: argparse.Namespace, console: Console) -> int:
         table.add_row(module.number, module.name, kind, str(state.get("fences", 0)))
     console.print(table)
     console.print(
-        f"Next: cd {workspace.root}; pip install './packages/01-setup[test]'; read README.md; "
+        f"Next: cd {workspace.root}; pip install ./packages/course './packages/01-setup[test]'; "
+        f"read README.md; "
         f"`tinytorch test {first}`.",
         markup=False,
     )
@@ -246,28 +246,21 @@ register_command(
 
 
 def _installed_status(args: argparse.Namespace, console: Console) -> int:
-    """Outside a course folder: which TinyTorch packages this environment has installed."""
-    installed = {pkg.distribution: pkg for pkg in syllabus.installed_packages()}
+    """Outside a course folder: module 01's table of installed TinyTorch packages."""
     if args.run_tests:
         console.print(
             f"[yellow]Cannot run tests: {Path.cwd()} is not inside a TinyTorch workspace or "
             f"repository (no packages/NN-name/ at or above it)."
         )
-    table = Table("#", "module", "package", "version", "install", title="TinyTorch modules")
-    for info in syllabus.MODULES:
-        pkg = installed.get(info.package)
-        row = [info.number, info.name, info.package]
-        table.add_row(*row, *([pkg.version, pkg.kind] if pkg else ["", "[dim]not installed"]))
-    console.print(table)
-    if not any(pkg.number not in ("01", "--") for pkg in installed.values()):
+    try:
+        from tinytorch.setup.cli import installed_status
+    except ImportError:
         console.print(
-            "No TinyTorch module packages are installed besides tinytorch-setup; "
-            "install one with pip install ./packages/NN-name"
+            f"{Path.cwd()} is not inside a TinyTorch workspace or repository; run `tinytorch "
+            f"status` there (or pass --workspace DIR)"
         )
-    meta = installed.get(syllabus.META_PACKAGE)
-    if meta is not None:
-        console.print(f"meta-package: {meta.distribution} {meta.version} ({meta.kind})")
-    return 0
+        return 0
+    return int(installed_status(console))
 
 
 def _current(root: Path, modules: Sequence[ModulePackage], module: ModulePackage) -> str:
@@ -367,12 +360,6 @@ register_command(
 
 def cmd_reference(args: argparse.Namespace, console: Console) -> int:
     """``tinytorch reference NN [--undo]``: swap a module for its reference version and back."""
-    try:
-        syllabus.find_module(args.module)
-    except ValueError:
-        valid = ", ".join(m.number for m in syllabus.MODULES)
-        console.print(f"[red]no such module {args.module!r}[/]: the modules are numbered {valid}")
-        return USAGE
     root = find_course_root(args.workspace)
     if root is None or not (root / WORKSPACE_FILE).is_file():
         console.print(

@@ -16,9 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tinytorch.setup.course import ModulePackage, discover_modules
-from tinytorch.setup.fences import Fence, find_fences
-from tinytorch.setup.testrun import run_tests
+from tinytorch.course.fences import Fence, find_fences
+from tinytorch.course.layout import ModulePackage, discover_modules
+from tinytorch.course.testrun import run_tests
 
 __all__ = ["FenceReport", "FenceStatus", "check_fences", "module_fences"]
 

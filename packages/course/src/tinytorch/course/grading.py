@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from tinytorch.setup.__about__ import __version__
-from tinytorch.setup.course import ModulePackage
-from tinytorch.setup.testrun import Failure, TestResult, run_tests
-from tinytorch.setup.workspace import Reference, RepoReference, Workspace, WorkspaceError
+from tinytorch.course.__about__ import __version__
+from tinytorch.course.layout import ModulePackage
+from tinytorch.course.testrun import Failure, TestResult, run_tests
+from tinytorch.course.workspace import Reference, RepoReference, Workspace, WorkspaceError
 
 __all__ = ["ModuleGrade", "compile_errors", "grade_workspace", "grades_report", "write_grades"]
 
@@ -196,7 +196,7 @@ def grades_report(
         "workspace": str(workspace.root),
         "graded": datetime.now().astimezone().isoformat(timespec="seconds"),
         "reference": reference.description,
-        "tinytorch_setup": __version__,
+        "tinytorch_course": __version__,
         "modules": modules,
         "passed": sum(g.passed for g in grades),
         "total": sum(g.total for g in grades),

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from tinytorch.setup.modules import find_module
-from tinytorch.setup.testrun import TestResult
+from tinytorch.course.packages import read_project
+from tinytorch.course.testrun import TestResult
 
 __all__ = [
     "STATE_DIR",
@@ -77,9 +77,15 @@ class ModulePackage:
 
     def local_dependencies(self) -> tuple[str, ...]:
         """Names of the TinyTorch modules its ``pyproject.toml`` depends on (``("tensor",)``)."""
-        text = (self.folder / "pyproject.toml").read_text()
-        block = re.search(r"^dependencies\s*=\s*\[(.*?)\]", text, re.DOTALL | re.MULTILINE)
-        return tuple(re.findall(r"[\"']tinytorch-([a-z]+)", block.group(1) if block else ""))
+        requirements = read_project(self.folder / "pyproject.toml").get("dependencies", [])
+        names = (re.match(r"tinytorch-([a-z]+)", r.strip()) for r in requirements)
+        return tuple(match.group(1) for match in names if match)
+
+    def title(self) -> str:
+        """What the module builds: its ``pyproject.toml`` description without the
+        ``"TinyTorch module NN: "`` prefix."""
+        text = str(read_project(self.folder / "pyproject.toml").get("description", ""))
+        return re.sub(r"^TinyTorch module \d+:\s*", "", text)
 
 
 def discover_modules(root: Path) -> list[ModulePackage]:
@@ -94,7 +100,7 @@ def discover_modules(root: Path) -> list[ModulePackage]:
 def module_by_number(modules: Sequence[ModulePackage], key: str) -> ModulePackage:
     """The module whose number (``"3"``, ``"03"``) or name (``"layers"``) is ``key``.
 
-    Raises ``ValueError`` saying whether the module does not exist at all or is just not here.
+    Raises ``ValueError`` listing the modules that are here.
     """
     text = str(key).strip().lower()
     text = text.zfill(2) if text.isdigit() else text
@@ -102,11 +108,7 @@ def module_by_number(modules: Sequence[ModulePackage], key: str) -> ModulePackag
         if text in (module.number, module.name, module.folder.name):
             return module
     here = ", ".join(m.label for m in modules) or "none"
-    try:
-        info = find_module(text)
-    except ValueError:
-        raise ValueError(f"no such module {key!r}: the modules here are {here}") from None
-    raise ValueError(f"module {info.number} {info.name} is not in this folder (it has {here})")
+    raise ValueError(f"no such module {key!r} here: the modules here are {here}")
 
 
 def select_modules(spec: str | None, modules: Sequence[ModulePackage]) -> list[ModulePackage]:

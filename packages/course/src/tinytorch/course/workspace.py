@@ -35,16 +35,16 @@ from datetime import datetime
 from pathlib import Path
 from string import Template
 
-from tinytorch.setup.__about__ import __version__
-from tinytorch.setup.course import (
+from tinytorch.course.__about__ import __version__
+from tinytorch.course.fences import find_fences, strip_solutions
+from tinytorch.course.layout import (
     STATE_DIR,
     WORKSPACE_FILE,
     ModulePackage,
     discover_modules,
     module_by_number,
 )
-from tinytorch.setup.fences import find_fences, strip_solutions
-from tinytorch.setup.modules import find_module
+from tinytorch.course.packages import discover_packages
 
 __all__ = [
     "IndexReference",
@@ -289,10 +289,7 @@ def _strip_package(folder: Path, module: ModulePackage) -> int:
 def _module_table(modules: Sequence[ModulePackage], assigned: set[str]) -> str:
     rows = ["| # | module | what you build | you write it? |", "|---|---|---|---|"]
     for module in modules:
-        try:
-            title = find_module(module.number).title
-        except ValueError:
-            title = ""
+        title = module.title()
         mine = "**yes**" if module.number in assigned else "no (reference version)"
         rows.append(f"| {module.number} | `{module.name}` | {title} | {mine} |")
     return "\n".join(rows)
@@ -323,7 +320,7 @@ def create_workspace(
     data: dict = {
         "format": 1,
         "created": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "tinytorch_setup": __version__,
+        "tinytorch_course": __version__,
         "reference": {"source": str(source), "wheels": "wheels", "index_url": index_url},
         "modules": {},
     }
@@ -339,10 +336,10 @@ def create_workspace(
             "fences": fences,
             "version": module.version(),
         }
-    if (source / "packages" / "tinytorch").is_dir():  # the meta-package, as reference
-        shutil.copytree(
-            source / "packages" / "tinytorch", dest / "packages" / "tinytorch", ignore=COPY_IGNORE
-        )
+    for package in discover_packages(source).values():  # the meta-package, the course tools
+        if package.number is None:
+            target = dest / "packages" / package.folder.name
+            shutil.copytree(package.folder, target, ignore=COPY_IGNORE)
     if (source / "milestones").is_dir():
         shutil.copytree(source / "milestones", dest / "milestones", ignore=COPY_IGNORE)
     if (source / "pyproject.toml").is_file():
