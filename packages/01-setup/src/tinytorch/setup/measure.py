@@ -76,10 +76,20 @@ class TimingResult:
         """Summarise raw per-call samples (at least one)."""
         if not samples:
             raise ValueError("TimingResult needs at least one sample")
+        # HINT: sort the samples; the median is the middle one (the mean of the two middle ones
+        # HINT: for an even count): one slow outlier cannot move it, unlike the mean
+        # BEGIN SOLUTION
+        ordered = sorted(samples)
+        middle = len(ordered) // 2
+        if len(ordered) % 2:
+            median = ordered[middle]
+        else:
+            median = (ordered[middle - 1] + ordered[middle]) / 2
+        # END SOLUTION
         q25, q75 = np.percentile(samples, [25, 75])
         return cls(
             samples=list(samples),
-            median_s=statistics.median(samples),
+            median_s=median,
             mean_s=statistics.fmean(samples),
             stdev_s=statistics.stdev(samples) if len(samples) > 1 else 0.0,
             min_s=min(samples),
@@ -121,7 +131,15 @@ class Timer:
         self._start: float | None = None
 
     def measure(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> TimingResult:
-        """Call ``fn(*args, **kwargs)``: ``warmup`` times untimed, then ``repeats`` samples."""
+        """Call ``fn(*args, **kwargs)``: ``warmup`` times untimed, then ``repeats`` samples.
+
+        Each sample times ``number`` back-to-back calls with ``time.perf_counter`` and records
+        the seconds **per call**. Costs ``warmup + repeats * number`` calls of ``fn``.
+        """
+        # HINT: first call fn `self.warmup` times without timing (caches, page faults, lazy set-up)
+        # HINT: then for each of `self.repeats` samples: read time.perf_counter(), call fn
+        # HINT: `self.number` times, read the clock again; record (elapsed / self.number)
+        # BEGIN SOLUTION
         for _ in range(self.warmup):
             fn(*args, **kwargs)
         samples = []
@@ -130,6 +148,7 @@ class Timer:
             for _ in range(self.number):
                 fn(*args, **kwargs)
             samples.append((time.perf_counter() - start) / self.number)
+        # END SOLUTION
         return TimingResult.from_samples(samples, self.number)
 
     def __enter__(self) -> Timer:
@@ -209,10 +228,15 @@ def measure_memory(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> MemoryR
     if not was_tracing:
         tracemalloc.start()
     try:
+        # HINT: tracemalloc.reset_peak() forgets earlier peaks; tracemalloc.get_traced_memory()
+        # HINT: returns (current, peak) bytes. Read the baseline before calling fn, then
+        # HINT: (current, peak) after it: both are measured from that baseline (see below)
+        # BEGIN SOLUTION
         tracemalloc.reset_peak()
         baseline, _ = tracemalloc.get_traced_memory()
         value = fn(*args, **kwargs)
         current, peak = tracemalloc.get_traced_memory()
+        # END SOLUTION
     finally:
         if not was_tracing:
             tracemalloc.stop()

@@ -81,8 +81,16 @@ def assert_close(
             f"(shape {a.shape}); first at index {idx}: actual={float(a64[idx])!r}, "
             f"expected={float(e64[idx])!r}"
         )
-    with np.errstate(all="ignore"):
-        close = np.isclose(a64, e64, rtol=rtol, atol=atol, equal_nan=True)
+    with np.errstate(all="ignore"):  # inf - inf is nan here, and that is expected
+        # HINT: elementwise |actual - expected| <= atol + rtol * |expected| (np.allclose's rule:
+        # HINT: the tolerance scales with `expected`) for finite values; an infinity is close
+        # HINT: only to the same infinity (inf - inf is nan; |inf - -inf| <= inf would pass),
+        # HINT: and NaN is close to NaN (their positions were checked above)
+        # BEGIN SOLUTION
+        finite = np.isfinite(a64) & np.isfinite(e64)
+        within = finite & (np.abs(a64 - e64) <= atol + rtol * np.abs(e64))
+        close = (a64 == e64) | within | (np.isnan(a64) & np.isnan(e64))
+        # END SOLUTION
     if close.all():
         return
     abs_err, rel_err = _errors(a64, e64)
@@ -145,13 +153,18 @@ def numerical_gradient(
     for x in xs:
         grad = np.zeros_like(x)
         for idx in np.ndindex(x.shape):
+            # HINT: central difference: nudge x[idx] to x + eps, then x - eps, evaluating
+            # HINT: objective() each time; grad = (f_plus - f_minus) / (2 * eps). Put the
+            # HINT: original value back before the next element, or every later one is off
+            # BEGIN SOLUTION
             original = x[idx]
             x[idx] = original + eps
             f_plus = objective()
             x[idx] = original - eps
             f_minus = objective()
-            x[idx] = original  # restore before moving on
+            x[idx] = original
             grad[idx] = (f_plus - f_minus) / (2 * eps)
+            # END SOLUTION
         grads.append(grad)
     return grads
 
@@ -208,7 +221,11 @@ def _compare(
     index: int, analytic: np.ndarray, numeric: np.ndarray, rtol: float, atol: float
 ) -> InputGradcheck:
     abs_err, rel_err = _errors(analytic, numeric)
-    excess = abs_err - (atol + rtol * np.abs(numeric))  # > 0 where the tolerance is violated
+    # HINT: how far each element is beyond its tolerance: |analytic - numeric| minus
+    # HINT: (atol + rtol * |numeric|); positive exactly where the gradients disagree
+    # BEGIN SOLUTION
+    excess = abs_err - (atol + rtol * np.abs(numeric))
+    # END SOLUTION
     if excess.size == 0:
         return InputGradcheck(index, True, 0.0, 0.0, (), 0.0, 0.0)
     idx = _worst(excess)
