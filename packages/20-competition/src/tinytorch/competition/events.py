@@ -1,0 +1,109 @@
+"""The events: each a task (data, split, metric) and the rules every submission runs under.
+
+An event fixes what is measured and how; a submission only brings a model. The floors and
+ceilings are the quality a faster or smaller model must keep; the baselines are the milestones'
+models (milestone 05's CIFAR CNN, milestone 07's character TinyGPT), packed by ``m08_production``
+and recorded on the same board, so every ratio compares runs on the same machine.
+
+Tasks:
+
+* ``cifar10``: the test split of the CIFAR-10 data found in the data directory (the real subset
+  here: 1,017 images; the full 10,000 where present), images scaled to [0, 1] and normalised with
+  the CIFAR-10 mean and std (milestone 05's preparation). Metric: top-1 accuracy.
+* ``shakespeare``: the last 10% of Tiny Shakespeare (the milestones' validation split), character
+  tokenizer of the first 90%. Metric: mean next-character cross entropy (nats) over the first
+  ``val_tokens`` characters, in windows of the model's block size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["EVENTS", "Event", "event_by_name"]
+
+CORE_PACKAGES = frozenset(
+    {
+        "tinytorch.layers",
+        "tinytorch.activations",
+        "tinytorch.networks",
+        "tinytorch.spatial",
+        "tinytorch.transformers",
+    }
+)
+OPTIMISATION_PACKAGES = frozenset({"tinytorch.kernels", "tinytorch.compression"})
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event's rules.
+
+    ``objective``: the metric ranked (``latency_1t_ms``, ``size_bytes``, ``tokens_per_s`` or
+    ``score``); ``lower_is_better`` its direction. ``floor``: the least accuracy (``cifar10``),
+    ``ceiling``: the most validation loss (``shakespeare``); a run that misses it is recorded as
+    measured but not ranked. Limits: ``max_bytes`` (submission on disk), ``time_limit_s`` (the
+    whole measuring process), ``memory_limit_mb`` (its address space).
+    """
+
+    name: str
+    task: str
+    objective: str
+    lower_is_better: bool
+    description: str
+    floor: float | None = None
+    ceiling: float | None = None
+    allowed_packages: frozenset[str] = field(default=CORE_PACKAGES | OPTIMISATION_PACKAGES)
+    max_bytes: int = 64 * 2**20
+    time_limit_s: float = 600.0
+    memory_limit_mb: int = 4096
+    latency_repeats: int = 50
+    val_tokens: int = 16_384
+    new_tokens: int = 128
+
+
+EVENTS: dict[str, Event] = {
+    event.name: event
+    for event in (
+        Event(
+            "cifar10-latency",
+            "cifar10",
+            "latency_1t_ms",
+            True,
+            "CIFAR-10: fastest single-image inference (median, one thread) at accuracy >= 70%",
+            floor=0.70,
+        ),
+        Event(
+            "cifar10-size",
+            "cifar10",
+            "size_bytes",
+            True,
+            "CIFAR-10: smallest submission on disk at accuracy >= 70%",
+            floor=0.70,
+        ),
+        Event(
+            "cifar10-allround",
+            "cifar10",
+            "score",
+            False,
+            "CIFAR-10: weighted geometric mean of accuracy, latency, memory and size against "
+            "the baseline run (see scoring.allround_score), at accuracy >= 70%",
+            floor=0.70,
+        ),
+        Event(
+            "tinygpt-throughput",
+            "shakespeare",
+            "tokens_per_s",
+            False,
+            "TinyGPT on Tiny Shakespeare: most generated tokens per second (batch 1, 32-character "
+            "prompt, 128 new tokens, greedy) at validation loss <= 1.60 nats",
+            ceiling=1.60,
+        ),
+    )
+}
+
+
+def event_by_name(name: str) -> Event:
+    """The event called ``name``; a KeyError lists the events there are."""
+    try:
+        return EVENTS[name]
+    except KeyError:
+        raise KeyError(f"no event {name!r}; the events are {', '.join(EVENTS)}") from None

@@ -1,0 +1,166 @@
+"""An architecture as data: a model described by JSON and rebuilt from it, never unpickled.
+
+A submission ships weights (``.npz``, read with ``allow_pickle=False``) and an architecture
+spec, a tree of ``{"type": name, "args": {...}, "children": [...]}``. `describe(model)`
+writes the spec from a built model; `build(spec)` constructs the model again. Only the layer
+types in `allowed_types()` can be named, so loading a submission runs TinyTorch's own
+constructors and nothing else: the safety pickle cannot give.
+
+How a layer's arguments are found: each constructor parameter (``inspect.signature``) is read
+back from the attribute of the same name (TinyTorch layers keep them under PyTorch's names:
+``Conv2d.in_channels``, ``.kernel_size``...); ``bias`` becomes ``bias is not None``. `describe`
+checks its own work: the rebuilt model must have the same parameter names and shapes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+import numpy as np
+
+from tinytorch.layers import Module
+
+__all__ = ["SpecError", "allowed_types", "build", "describe", "spec_packages"]
+
+# Where each allowed layer type lives. Later modules (kernels' fused layers, compression's
+# quantized layers) are allowed when they are installed.
+LAYER_PACKAGES: dict[str, tuple[str, ...]] = {
+    "tinytorch.layers": ("Linear", "Dropout"),
+    "tinytorch.activations": ("ReLU", "GELU", "Sigmoid", "Tanh", "Softmax", "LeakyReLU"),
+    "tinytorch.networks": ("Sequential",),
+    "tinytorch.spatial": (
+        "Conv2d",
+        "BatchNorm2d",
+        "MaxPool2d",
+        "AvgPool2d",
+        "GlobalAvgPool2d",
+        "Flatten",
+    ),
+    "tinytorch.transformers": ("TinyGPT",),
+    "tinytorch.kernels": ("FusedBatchNormReLU", "FusedLinearGELU"),
+    "tinytorch.compression": ("QuantizedLinear", "QuantizedConv2d"),
+}
+SKIPPED_ARGS = ("self", "rng", "generator", "dtype", "args", "kwargs")
+
+
+class SpecError(ValueError):
+    """An architecture spec that cannot be written or rebuilt (unknown type, bad arguments)."""
+
+
+def allowed_types() -> dict[str, type]:
+    """Every layer type a spec may name, by class name, from the packages installed here."""
+    types: dict[str, type] = {}
+    for package, names in LAYER_PACKAGES.items():
+        try:
+            module = importlib.import_module(package)
+        except ModuleNotFoundError:
+            continue
+        for name in names:
+            cls = getattr(module, name, None)
+            if isinstance(cls, type):
+                types[name] = cls
+    return types
+
+
+def spec_packages(spec: Any) -> set[str]:
+    """The TinyTorch packages whose layer types ``spec`` names (e.g. ``tinytorch.spatial``)."""
+    owners = {name: package for package, names in LAYER_PACKAGES.items() for name in names}
+    if not isinstance(spec, dict):
+        return set()
+    found = {owners[spec["type"]]} if spec.get("type") in owners else set()
+    children = spec.get("children", [])
+    for child in children if isinstance(children, list) else []:
+        found |= spec_packages(child)
+    return found
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready copy of a constructor argument (tuples become lists, NumPy scalars numbers)."""
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise SpecError(f"describe: argument value {value!r} ({type(value).__name__}) is not JSON")
+
+
+def _arguments(module: Module) -> dict[str, Any]:
+    args: dict[str, Any] = {}
+    for name, parameter in inspect.signature(type(module)).parameters.items():
+        if name in SKIPPED_ARGS or parameter.kind is parameter.VAR_POSITIONAL:
+            continue
+        if not hasattr(module, name):
+            if parameter.default is inspect.Parameter.empty:
+                raise SpecError(
+                    f"describe: {type(module).__name__} keeps no attribute {name!r} for its "
+                    f"required argument, so it cannot be rebuilt from a spec"
+                )
+            continue
+        value = getattr(module, name)
+        if name == "bias" and not isinstance(value, bool):
+            value = value is not None  # a Parameter or None -> whether there is one
+        args[name] = _plain(value)
+    return args
+
+
+def describe(model: Module) -> dict[str, Any]:
+    """The JSON spec of ``model``: its type, constructor arguments and (for Sequential) children.
+
+    Raises SpecError for a layer type outside `allowed_types()` or one whose rebuilt copy would
+    not have the same parameters (names and shapes).
+    """
+    spec = _describe(model)
+    rebuilt = build(spec)
+    want = {k: v.shape for k, v in model.state_dict().items()}
+    got = {k: v.shape for k, v in rebuilt.state_dict().items()}
+    if want != got:
+        differ = sorted(set(want.items()) ^ set(got.items()))[:4]
+        raise SpecError(f"describe: the rebuilt model differs from the original at {differ}")
+    return spec
+
+
+def _describe(module: Module) -> dict[str, Any]:
+    name = type(module).__name__
+    if allowed_types().get(name) is not type(module):
+        raise SpecError(
+            f"describe: {name} is not an allowed layer type (allowed: "
+            f"{', '.join(sorted(allowed_types()))})"
+        )
+    if name == "Sequential":
+        return {"type": name, "children": [_describe(child) for child in module.children()]}
+    return {"type": name, "args": _arguments(module)}
+
+
+def build(spec: dict[str, Any]) -> Module:
+    """The model a spec describes, freshly initialised (load its weights next)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
+        raise SpecError(f"build: a spec is a dict with a 'type' string, got {spec!r:.80}")
+    unknown = set(spec) - {"type", "args", "children"}
+    if unknown:
+        raise SpecError(f"build: unknown spec keys {sorted(unknown)} in {spec['type']}")
+    types = allowed_types()
+    cls = types.get(spec["type"])
+    if cls is None:
+        raise SpecError(
+            f"build: layer type {spec['type']!r} is not allowed here (allowed: "
+            f"{', '.join(sorted(types))}); a package it needs may be missing"
+        )
+    if spec["type"] == "Sequential":
+        children = spec.get("children", [])
+        if not isinstance(children, list):
+            raise SpecError("build: Sequential's 'children' must be a list of specs")
+        return cls(*[build(child) for child in children])
+    args = spec.get("args", {})
+    if not isinstance(args, dict) or any(not isinstance(k, str) for k in args):
+        raise SpecError(f"build: {spec['type']}'s 'args' must be a dict of named arguments")
+    accepted = set(inspect.signature(cls).parameters) - set(SKIPPED_ARGS)
+    extra = set(args) - accepted
+    if extra:
+        raise SpecError(f"build: {spec['type']} takes no argument(s) {sorted(extra)}")
+    try:
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"build: {spec['type']}(**{args}) failed: {error}") from error
