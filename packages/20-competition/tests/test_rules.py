@@ -105,3 +105,18 @@ def test_weights_that_do_not_fit_the_architecture(folder: Path) -> None:
     submission = _check(folder)
     with pytest.raises(Rejected, match="weights: they do not fit the architecture"):
         load_model(submission)  # type: ignore[arg-type]
+
+
+def test_the_compete_command_rejects_and_records_nothing(
+    folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tinytorch.competition import Leaderboard
+    from tinytorch.setup.cli import main
+
+    _edit(folder, accuracy=0.99)
+    board = tmp_path / "board.sqlite"
+    assert main(["compete", "run", EVENT.name, str(folder), "--board", str(board)]) == 1
+    assert "rejected" in capsys.readouterr().out
+    assert not board.exists() or Leaderboard(board).runs() == []
+    assert main(["compete", "events"]) == 0
+    assert "tinygpt-throughput" in capsys.readouterr().out
