@@ -191,9 +191,14 @@ def apply(op: Op, *inputs: Any) -> Tensor:
     else:  # a registered kernel (module 17) computes it; its backward will be used too
         op._kernel = kernel
         result = np.asarray(kernel.forward(op, *(t.data for t in tensors)))
+    # HINT: NumPy gives float64 for int / int, exp(int) or sqrt(int) (and for float64 inputs).
+    # HINT: Keep a float64 result only when an input tensor is float64 or op.exact_dtype is set;
+    # HINT: otherwise cast it to float32 (half the memory). Leave every other dtype alone.
+    # BEGIN SOLUTION
     keep_float64 = op.exact_dtype or any(t.dtype == np.float64 for t in tensors)
     if result.dtype == np.float64 and not keep_float64:
         result = result.astype(np.float32)
+    # END SOLUTION
     out = Tensor._wrap(result)
     if result.base is not None:  # maybe a view (reshape, slice, transpose, expand)
         for t in tensors:

@@ -23,6 +23,8 @@ DTYPES = ("float64", "float32", "float16", "int64", "int32", "int8", "uint8", "b
 
 def memory_footprint(shape: Sequence[int], dtype: Any = np.float32) -> int:
     """Bytes to store a tensor of ``shape`` and ``dtype``: ``prod(shape) * itemsize``."""
+    # HINT: the element count is the product of the sizes (1 for shape ()); each element takes
+    # HINT: np.dtype(dtype).itemsize bytes. Use an int64 product: a float32 (50000, 50000) is 10 GB
     # BEGIN SOLUTION
     return int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
     # END SOLUTION

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from tinytorch.tensor.dispatch import Grads, Op
 
@@ -27,6 +28,10 @@ Dim = int | tuple[int, ...] | None
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum ``grad`` over the dims that broadcasting added or stretched, back to ``shape``."""
+    # HINT: broadcasting used the input many times, so its gradient is the SUM of the copies'
+    # HINT: gradients sum over the leading dims grad has and shape lacks, and (keepdims) over every
+    # HINT: dim where shape has 1 and grad does not; then reshape to shape. (2, 3) -> (3,): sum axis
+    # HINT: 0
     # BEGIN SOLUTION
     lead = grad.ndim - len(shape)
     stretched = tuple(lead + i for i, s in enumerate(shape) if s == 1 and grad.shape[lead + i] != 1)
@@ -36,15 +41,33 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 
 
 def broadcast_shape(op: str, *shapes: tuple[int, ...]) -> tuple[int, ...]:
-    """The broadcast result of ``shapes``, or a ValueError naming the op and every shape."""
-    try:
-        return tuple(np.broadcast_shapes(*shapes))
-    except ValueError:
-        listed = " and ".join(str(tuple(s)) for s in shapes)
-        raise ValueError(
-            f"{op}: shapes {listed} cannot be broadcast together: aligned from the right, each "
-            f"pair of dims must be equal or one of them 1; reshape or unsqueeze an input"
-        ) from None
+    """The broadcast result of ``shapes``, or a ValueError naming the op and every shape.
+
+    NumPy's and PyTorch's rule: align the shapes from the right; in each position the sizes
+    must be equal or 1, and the result has the size that is not 1. ``(8, 1, 6)`` and ``(7, 1)``
+    give ``(8, 7, 6)``; ``(3,)`` and ``(4,)`` do not broadcast. Cost: O(ndim), no data.
+    """
+    # HINT: pad every shape on the left with 1s to the longest length, then go position by
+    # HINT: position: the sizes other than 1 must all be equal (else it does not broadcast);
+    # HINT: the result takes that size, or 1 when every size is 1. Return None if it fails.
+    # BEGIN SOLUTION
+    ndim = max((len(s) for s in shapes), default=0)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    result: tuple[int, ...] | None = ()
+    for sizes in zip(*padded, strict=True):
+        others = {n for n in sizes if n != 1}
+        if len(others) > 1:
+            result = None
+            break
+        result = (*result, others.pop() if others else 1)  # type: ignore[misc]
+    # END SOLUTION
+    if result is not None:
+        return result
+    listed = " and ".join(str(tuple(s)) for s in shapes)
+    raise ValueError(
+        f"{op}: shapes {listed} cannot be broadcast together: aligned from the right, each "
+        f"pair of dims must be equal or one of them 1; reshape or unsqueeze an input"
+    )
 
 
 class _Binary(Op):
@@ -66,37 +89,29 @@ class _Binary(Op):
 
 class Add(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # BEGIN SOLUTION
         return a + b
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
-        # BEGIN SOLUTION
         return unbroadcast(grad, self.shapes[0]), unbroadcast(grad, self.shapes[1])
-        # END SOLUTION
 
 
 class Sub(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        # BEGIN SOLUTION
         return a - b
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
-        # BEGIN SOLUTION
         return unbroadcast(grad, self.shapes[0]), unbroadcast(-grad, self.shapes[1])
-        # END SOLUTION
 
 
 class Mul(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
-        # BEGIN SOLUTION
         return a * b
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b = self.saved
+        # HINT: d(a*b)/da = b and d(a*b)/db = a: multiply grad by them, unbroadcast each to its
+        # HINT: input's shape, and return None for an input whose needs[i] is False (saves work)
         # BEGIN SOLUTION
         return (
             unbroadcast(grad * b, a.shape) if needs[0] else None,
@@ -110,12 +125,11 @@ class Div(_Binary):
 
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
-        # BEGIN SOLUTION
         return np.true_divide(a, b)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b = self.saved
+        # HINT: d(a/b)/da = 1/b and d(a/b)/db = -a/b^2; unbroadcast each; None where not needs[i]
         # BEGIN SOLUTION
         return (
             unbroadcast(grad / b, a.shape) if needs[0] else None,
@@ -132,9 +146,7 @@ class Pow(_Binary):
         with np.errstate(divide="ignore"):  # 0 ** -1 is inf, silently, as in PyTorch
             out = np.power(a, b)
         self.save_for_backward(a, b, out)
-        # BEGIN SOLUTION
         return out
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b, out = self.saved
@@ -162,9 +174,7 @@ def _tie_split(a: np.ndarray, b: np.ndarray, grad: np.ndarray, a_wins: np.ndarra
 class Maximum(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
-        # BEGIN SOLUTION
         return np.maximum(a, b)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b = self.saved
@@ -174,9 +184,7 @@ class Maximum(_Binary):
 class Minimum(_Binary):
     def compute(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         self.save_for_backward(a, b)
-        # BEGIN SOLUTION
         return np.minimum(a, b)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b = self.saved
@@ -263,9 +271,7 @@ class MatMul(Op):
                 f"pair must be equal or one of them 1); reshape or unsqueeze an operand"
             ) from None
         self.save_for_backward(a, b)
-        # BEGIN SOLUTION
         return np.matmul(a, b)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         a, b = self.saved
@@ -295,9 +301,7 @@ class _Unary(Op):
 
 class Neg(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # BEGIN SOLUTION
         return np.negative(x)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         return (-grad,)
@@ -307,12 +311,11 @@ class Exp(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.exp(x)
         self.save_for_backward(out)  # the derivative of exp is exp: keep the output, not x
-        # BEGIN SOLUTION
         return out
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (out,) = self.saved
+        # HINT: d exp(x)/dx = exp(x), which forward saved: it is the output
         # BEGIN SOLUTION
         return (grad * out,)
         # END SOLUTION
@@ -321,12 +324,11 @@ class Exp(_Unary):
 class Log(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x)
-        # BEGIN SOLUTION
         return np.log(x)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (x,) = self.saved
+        # HINT: d log(x)/dx = 1/x (x is the saved input)
         # BEGIN SOLUTION
         return (grad / x,)
         # END SOLUTION
@@ -336,23 +338,17 @@ class Sqrt(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
         out = np.sqrt(x)
         self.save_for_backward(out)
-        # BEGIN SOLUTION
         return out
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (out,) = self.saved
-        # BEGIN SOLUTION
         return (grad / (2 * out),)
-        # END SOLUTION
 
 
 class Abs(_Unary):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x)
-        # BEGIN SOLUTION
         return np.abs(x)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (x,) = self.saved
@@ -369,9 +365,7 @@ class Clip(_Unary):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x)
-        # BEGIN SOLUTION
         return np.clip(x, self.low, self.high)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (x,) = self.saved
@@ -407,9 +401,7 @@ class Where(Op):
         self.shapes = (a.shape, b.shape)
         chosen = condition.astype(bool)
         self.save_for_backward(chosen)
-        # BEGIN SOLUTION
         return np.where(chosen, a, b)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (chosen,) = self.saved
@@ -462,11 +454,12 @@ class _Reduce(Op):
 
 class Sum(_Reduce):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # BEGIN SOLUTION
         return np.sum(x, axis=self.axes(x), keepdims=self.keepdim)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # HINT: every input element contributed once to its sum: each gets the gradient of its
+        # HINT: output element, broadcast back over the reduced dims (self.expand_grad does the
+        # HINT: broadcast)
         # BEGIN SOLUTION
         return (self.expand_grad(grad),)
         # END SOLUTION
@@ -474,11 +467,11 @@ class Sum(_Reduce):
 
 class Mean(_Reduce):
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # BEGIN SOLUTION
         return np.mean(x, axis=self.axes(x), keepdims=self.keepdim)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # HINT: mean = sum / count: like Sum's gradient, divided by how many elements each output
+        # HINT: averages
         # BEGIN SOLUTION
         return (self.expand_grad(grad) / self.count(),)
         # END SOLUTION
@@ -491,6 +484,9 @@ class _Extreme(_Reduce):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         x, out = self.saved
         kept = out if self.keepdim else np.expand_dims(out, self.reduced)
+        # HINT: only the elements equal to the max get gradient; when several tie, they share it
+        # HINT: equally (PyTorch's amax rule): mask = (x == kept), divided by the mask's count over
+        # HINT: the reduced dims
         # BEGIN SOLUTION
         winners = (x == kept).astype(grad.dtype)
         share = winners / winners.sum(axis=self.reduced, keepdims=True)
@@ -505,9 +501,7 @@ class Max(_Extreme):
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0:
             raise ValueError("max: the tensor is empty, so it has no maximum")
-        # BEGIN SOLUTION
         out = np.max(x, axis=self.axes(x), keepdims=self.keepdim)
-        # END SOLUTION
         self.save_for_backward(x, out)
         return out
 
@@ -518,9 +512,7 @@ class Min(_Extreme):
     def forward(self, x: np.ndarray) -> np.ndarray:
         if x.size == 0:
             raise ValueError("min: the tensor is empty, so it has no minimum")
-        # BEGIN SOLUTION
         out = np.min(x, axis=self.axes(x), keepdims=self.keepdim)
-        # END SOLUTION
         self.save_for_backward(x, out)
         return out
 
@@ -534,13 +526,14 @@ class Var(_Reduce):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.save_for_backward(x)
-        # BEGIN SOLUTION
         return np.var(x, axis=self.axes(x), keepdims=self.keepdim, ddof=self.correction)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (x,) = self.saved
         centered = x - x.mean(axis=self.reduced, keepdims=True)
+        # HINT: var = sum((x - mean)^2) / (count - correction); d var / d x_i = 2 (x_i - mean) /
+        # HINT: (count - correction) (the mean's own dependence on x_i cancels, since sum(x - mean)
+        # HINT: = 0)
         # BEGIN SOLUTION
         return (self.expand_grad(grad) * 2 * centered / (self.count() - self.correction),)
         # END SOLUTION
@@ -645,9 +638,7 @@ class Reshape(Op):
                 f"({x.size} elements) into shape {self.shape}"
             )
         self.input_shape = x.shape
-        # BEGIN SOLUTION
         return x.reshape(self.shape)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         return (grad.reshape(self.input_shape),)
@@ -666,11 +657,11 @@ class Permute(Op):
                 f"permute: dims {self.dims} are not a permutation of the "
                 f"{x.ndim} dims of a tensor of shape {x.shape}"
             )
-        # BEGIN SOLUTION
         return np.transpose(x, self.dims)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        # HINT: move the gradient's dims back where they came from: the inverse permutation
+        # HINT: (np.argsort of dims, made non-negative first) undoes permute(dims)
         # BEGIN SOLUTION
         return (np.transpose(grad, np.argsort([d % grad.ndim for d in self.dims])),)
         # END SOLUTION
@@ -702,7 +693,17 @@ class Expand(Op):
                 f"new dims go in front; use reshape or unsqueeze first"
             )
         self.input_shape = x.shape
-        return np.broadcast_to(x, target)
+        # HINT: a view, not a copy: keep x's memory and give the output dims strides (in bytes):
+        # HINT: 0 for each new leading dim and each dim stretched from 1 (every step re-reads the
+        # HINT: same elements), x's own stride elsewhere; as_strided(x, target, strides,
+        # HINT: writeable=False) builds it (read-only: writes would hit shared elements)
+        # BEGIN SOLUTION
+        strides = (0,) * new + tuple(
+            0 if side == 1 and want != 1 else stride
+            for side, want, stride in zip(x.shape, target[new:], x.strides, strict=True)
+        )
+        return as_strided(x, target, strides, writeable=False)
+        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         return (unbroadcast(grad, self.input_shape),)
@@ -721,9 +722,7 @@ class GetItem(Op):
     def forward(self, x: np.ndarray) -> np.ndarray:
         self.input_shape, self.input_dtype = x.shape, x.dtype
         self.move = torch_order(self.index, x.ndim)
-        # BEGIN SOLUTION
         out = x[self.index]
-        # END SOLUTION
         return to_torch_order(out, self.move)
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
@@ -839,9 +838,7 @@ class Concatenate(Op):
         if len({s[:axis] + s[axis + 1 :] for s in shapes}) != 1:
             raise ValueError(f"concatenate: shapes {shapes} differ outside dim {self.dim}")
         self.axis, self.sizes = axis, [a.shape[axis] for a in arrays]
-        # BEGIN SOLUTION
         return np.concatenate(arrays, axis=axis)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         return tuple(np.split(grad, np.cumsum(self.sizes)[:-1], axis=self.axis))
@@ -864,9 +861,7 @@ class Stack(Op):
                 f"(valid: {-ndim} to {ndim - 1})"
             )
         self.count = len(arrays)
-        # BEGIN SOLUTION
         return np.stack(arrays, axis=self.dim)
-        # END SOLUTION
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         axis = self.dim % grad.ndim

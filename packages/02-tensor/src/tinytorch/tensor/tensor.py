@@ -36,6 +36,25 @@ def _as_array(data: ArrayLike, dtype: Any = None) -> np.ndarray:
     return array
 
 
+def contiguous_strides(shape: Sequence[int]) -> tuple[int, ...]:
+    """The strides, in elements, of a row-major (C-order) tensor of ``shape``: the last dim
+    steps 1 element, each earlier dim steps over a whole block of the dims after it.
+
+    ``(2, 3, 4)`` -> ``(12, 4, 1)``: element ``[i, j, k]`` is at offset ``12 i + 4 j + k``.
+    PyTorch's and NumPy's default layout (NumPy counts its strides in bytes: times itemsize).
+    """
+    # HINT: walk the dims from the last one: stride[-1] = 1 and
+    # HINT: stride[d] = stride[d + 1] * shape[d + 1]
+    # BEGIN SOLUTION
+    strides: list[int] = []
+    step = 1
+    for size in reversed(shape):
+        strides.append(step)
+        step *= size
+    return tuple(reversed(strides))
+    # END SOLUTION
+
+
 def _shape_arg(shape: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept both ``reshape(2, 3)`` and ``reshape((2, 3))``, as PyTorch does."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -130,7 +149,21 @@ class Tensor:
         return self.data.item()
 
     def is_contiguous(self) -> bool:
-        return bool(self.data.flags.c_contiguous)
+        """True when the elements lie in row-major (C) order with no gaps: every dim's stride
+        is the one `contiguous_strides` gives. A dim of size 1 is never stepped along, so its
+        stride does not matter; an empty tensor is contiguous. Views made by transpose, expand
+        (stride 0) or a step slice (``x[:, ::2]``) are not. Cost: O(ndim)."""
+        # HINT: compare self.strides with contiguous_strides(self.shape) dim by dim, skipping
+        # HINT: the dims of size 1; a tensor with no elements is contiguous
+        # BEGIN SOLUTION
+        if self.numel() == 0:
+            return True
+        expected = contiguous_strides(self.shape)
+        return all(
+            size == 1 or stride == want
+            for size, stride, want in zip(self.shape, self.strides, expected, strict=True)
+        )
+        # END SOLUTION
 
     def contiguous(self) -> Tensor:
         return self if self.is_contiguous() else apply(ops.Contiguous(), self)
