@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_OUT = ROOT / "build" / "docs-figures"
+# Where figures go (and where docs/hooks.py looks for them): $TINYTORCH_DOCS_FIGURES if set.
+DEFAULT_OUT = Path(os.environ.get("TINYTORCH_DOCS_FIGURES") or ROOT / "build" / "docs-figures")
 MiB = 2**20
 
 
@@ -263,39 +264,94 @@ def tokens_per_byte_vs_vocab() -> tuple[Any, str, dict[str, Any]]:
     ax.legend()
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
+    first = on_held[0]["tokens_per_byte"] - on_held[1]["tokens_per_byte"]
+    last = on_held[-2]["tokens_per_byte"] - on_held[-1]["tokens_per_byte"]
     caption = (
         f"Trained on the first 90% of {source}, measured on it and on the last 10%. "
         f"256 ids are raw bytes (1 token per byte); {sizes[-1]:,} ids spend "
         f"{on_held[-1]['tokens_per_byte']:.3f} tokens per held-out byte "
-        f"({on_held[-1]['bytes_per_token']:.2f} bytes per token), and each doubling buys less: "
-        f"the sequence a model sees gets shorter while its embedding table grows."
+        f"({on_held[-1]['bytes_per_token']:.2f} bytes per token). Doubling the vocabulary from "
+        f"{sizes[0]} to {sizes[1]} saves {first:.3f} tokens per byte, from {sizes[-2]:,} to "
+        f"{sizes[-1]:,} {last:.3f}: the sequences get shorter while the embedding table "
+        "(vocabulary x width) keeps doubling."
     )
     return fig, caption, {"source": source, "training": on_train, "held_out": on_held}
 
 
+def _mnist_mlp() -> tuple[Any, Any, Any, str]:
+    """Milestone 03's shipped MNIST MLP, the first 2,000 MNIST test images and their labels."""
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT / "milestones"))
+    if "TINYTORCH_DATA" not in os.environ and (ROOT.parent / "shared" / "data").is_dir():
+        os.environ["TINYTORCH_DATA"] = str(ROOT.parent / "shared" / "data")
+    try:
+        import m03_mnist_mlp
+        from vision_kit import LOADERS, WEIGHTS
+    except ImportError as error:
+        raise Skip(f"milestone 03 cannot be imported here ({error})") from None
+    from tinytorch.dataloader import DatasetNotFoundError
+    from tinytorch.networks import load_pretrained
+
+    try:
+        images, labels = LOADERS["mnist"](train=False)
+    except DatasetNotFoundError as error:
+        raise Skip(f"MNIST is not in the data directory ({error})") from None
+    model = load_pretrained(m03_mnist_mlp.build_model(), WEIGHTS / "mnist_mlp.npz")
+    model.eval()
+    count = 2000
+    x = m03_mnist_mlp.prepare(images[:count])
+    return model, x, np.asarray(labels[:count]), f"the first {count:,} MNIST test images"
+
+
 def accuracy_vs_bits() -> tuple[Any, str, dict[str, Any]]:
-    """Module 18: accuracy against quantization bit width (drawn once module 18 provides it)."""
+    """Module 18: accuracy of the shipped MNIST MLP against the bit width of its weights."""
     compression = _need("tinytorch.compression", "18")
-    curve = getattr(compression, "accuracy_vs_bits", None)
+    curve = getattr(compression, "bit_width_curve", None)
     if curve is None:
         raise Skip(
-            "module 18 is installed but exposes no `accuracy_vs_bits` lesson function "
-            "(rows of {'bits', 'accuracy'}) for this figure to call"
+            "module 18 is incomplete in this build: `tinytorch.compression` has no "
+            "`bit_width_curve`"
         )
-    rows = list(curve())
+    model, x, labels, what = _mnist_mlp()
+    from tinytorch.autograd import no_grad
+    from tinytorch.tensor import Tensor
+
+    def accuracy(candidate: Any) -> float:
+        with no_grad():
+            logits = candidate(Tensor(x)).data
+        return float((logits.argmax(axis=1) == labels).mean())
+
+    rows = curve(model, accuracy, bits=(16, 8, 6, 4, 3, 2))
+    float_accuracy = accuracy(model)
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    ax.plot([r["bits"] for r in rows], [r["accuracy"] for r in rows], "o-")
-    ax.set(xlabel="bits per weight", ylabel="accuracy", title="accuracy_vs_bits")
-    ax.grid(alpha=0.3)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    bits = [r["bits"] for r in rows]
+    left.plot(bits, [100 * r["accuracy"] for r in rows], "o-", label="quantized weights")
+    left.axhline(100 * float_accuracy, color="grey", ls=":", label="float32")
+    left.set(xlabel="bits per weight", ylabel="accuracy (%)", title="bit_width_curve: MNIST MLP")
+    left.invert_xaxis()
+    left.legend()
+    right.plot(bits, [r["file_bytes"] / MiB for r in rows], "o-", label="file (measured)")
+    right.plot(bits, [r["ideal_bytes"] / MiB for r in rows], "s--", label="bits/8 per weight")
+    right.axhline(rows[0]["float_file_bytes"] / MiB, color="grey", ls=":", label="float32 file")
+    right.set(xlabel="bits per weight", ylabel="MiB", title="size", ylim=(0, None))
+    right.invert_xaxis()
+    right.legend()
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
     fig.tight_layout()
-    best = max(rows, key=lambda r: r["bits"])
-    worst = min(rows, key=lambda r: r["bits"])
+    low = min(rows, key=lambda r: r["bits"])
     caption = (
-        f"Accuracy {best['accuracy']:.3f} at {best['bits']} bits, "
-        f"{worst['accuracy']:.3f} at {worst['bits']} bits."
+        f"Milestone 03's MLP on {what}: {100 * float_accuracy:.2f}% in float32; "
+        + ", ".join(f"{100 * r['accuracy']:.2f}% at {r['bits']} bits" for r in rows)
+        + ". Per-channel symmetric weights, 8-bit activations (`quantize_dynamic`). "
+        f"The float32 file is {rows[0]['float_file_bytes'] / MiB:.2f} MiB; at {low['bits']} bits "
+        f"the file is {low['file_bytes'] / MiB:.2f} MiB against the ideal "
+        f"{low['ideal_bytes'] / MiB:.2f} MiB: storage below 8 bits is int8 unless weights are "
+        "packed several to a byte."
     )
-    return fig, caption, {"accuracy_vs_bits": rows}
+    return fig, caption, {"source": what, "float_accuracy": float_accuracy, "bit_width_curve": rows}
 
 
 FIGURES = [

@@ -82,7 +82,7 @@ class ModuleInfo:
 
     @property
     def page(self) -> str:
-        return f"modules/{self.slug}.md"
+        return f"modules/{self.slug}.md" if self.number else f"tooling/{self.folder.name}.md"
 
     @property
     def phase(self) -> str:
@@ -126,6 +126,56 @@ def discover_modules(root: Path = ROOT) -> list[ModuleInfo]:
         module.version = found.group(1) if found else ""
         modules.append(module)
     return modules
+
+
+def discover_tooling(root: Path = ROOT) -> list[ModuleInfo]:
+    """Packages that are not modules (``packages/course/``: the course tooling), except the
+    meta-package: a page each under "Guides", with their README and API."""
+    tools = []
+    for folder in sorted(root.glob("packages/*/")):
+        if re.match(r"\d\d-", folder.name) or folder.name == "tinytorch":
+            continue
+        pyproject = folder / "pyproject.toml"
+        names = [p.parent.name for p in folder.glob("src/tinytorch/*/__init__.py")]
+        if not pyproject.is_file() or len(names) != 1:
+            continue
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
+        about = folder / "src" / "tinytorch" / names[0] / "__about__.py"
+        found = (
+            re.search(r'__version__\s*=\s*"([^"]+)"', about.read_text())
+            if about.is_file()
+            else None
+        )
+        tool = ModuleInfo("", names[0], folder, project.get("name", folder.name))
+        tool.version = found.group(1) if found else ""
+        tool.description = project.get("description", "")
+        tool.external = list(project.get("dependencies", []))
+        tool.has_source = True
+        tools.append(tool)
+    return tools
+
+
+def tooling_page(tool: ModuleInfo, modules: list[ModuleInfo]) -> str:
+    readme_path = tool.folder / "README.md"
+    readme = readme_path.read_text(encoding="utf-8") if readme_path.is_file() else ""
+    title = re.match(r"\A\s*# ([^\n]*)\n", readme)
+    body = rewrite_links(readme[title.end() if title else 0 :], tool.folder, tool.page, modules)
+    lines = [
+        f"# {title.group(1) if title else tool.distribution}",
+        "",
+        f"**Package** `{tool.distribution}` {tool.version} · "
+        f"**Folder** `packages/{tool.folder.name}/`",
+        "",
+        body.strip(),
+        "",
+        "## API reference",
+        "",
+        f"::: tinytorch.{tool.name}",
+        "    options:",
+        "      show_submodules: true",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ milestones
@@ -196,8 +246,9 @@ def _readme_milestone_rows(root: Path = ROOT) -> dict[str, str]:
 
 
 def _result_files(root: Path = ROOT) -> dict[str, tuple[Path, dict[str, Any]]]:
-    """milestones/results/*.json -> {milestone name: (file, summary)}. A file may hold one
-    milestone's summary or a ``{name: summary}`` mapping (``milestones/run.py --json``)."""
+    """The last recorded run of each milestone: ``milestones/results/<milestone>.<quick|full>.json``
+    (milestone_kit.record), a full run preferred to a quick one. A file holding a
+    ``{name: summary}`` mapping (``milestones/run.py --json``) counts for each milestone in it."""
     found: dict[str, tuple[Path, dict[str, Any]]] = {}
     for path in sorted((root / "milestones" / "results").glob("*.json")):
         try:
@@ -207,15 +258,37 @@ def _result_files(root: Path = ROOT) -> dict[str, tuple[Path, dict[str, Any]]]:
             continue
         if not isinstance(data, dict):
             continue
-        if all(isinstance(v, dict) for v in data.values()) and any(
-            re.match(r"m\d\d_", k) for k in data
-        ):
-            for name, summary in data.items():
-                found[name] = (path, summary)
+        if "milestone" in data or "headline" in data:
+            entries = {str(data.get("milestone") or path.name.split(".")[0]): data}
         else:
-            name = str(data.get("milestone") or data.get("name") or path.stem)
-            found[name] = (path, data)
+            entries = {
+                k: v for k, v in data.items() if re.match(r"m\d\d_", k) and isinstance(v, dict)
+            }
+        for name, summary in entries.items():
+            known = found.get(name)
+            if known is None or (known[1].get("quick", True) and not summary.get("quick", True)):
+                found[name] = (path, summary)
     return found
+
+
+def _result_cell(path: Path, summary: dict[str, Any]) -> str:
+    """``passed (full run, 2026-11-29, 40 s)``: the headline, from a milestone's summary."""
+    if "passed" in summary:
+        verdict = "passed" if summary["passed"] else "**FAILED**"
+        if summary.get("stand_in"):
+            verdict = f"stand-in check {verdict}"
+    else:
+        verdict = str(summary.get("status", "recorded"))
+    when = [
+        "quick run" if summary.get("quick", False) else "full run",
+        str((summary.get("conditions") or {}).get("date", ""))[:10],
+    ]
+    if isinstance(summary.get("wall_s"), int | float):
+        wall = summary["wall_s"]
+        when.append(f"{wall:.0f} s" if wall < 120 else f"{wall / 60:.1f} min")
+    headline = summary.get("headline") or _summary_cells(summary)
+    where = f"milestones/results/{path.name}"
+    return f"{verdict} ({', '.join(w for w in when if w)}): {_format_value(headline)} (`{where}`)"
 
 
 def _format_value(value: Any) -> str:
@@ -264,13 +337,14 @@ def milestones_page(modules: list[ModuleInfo]) -> str:
     ]
     if results:
         lines += [
-            "Results below are read from `milestones/results/` "
-            f"({len(results)} milestone(s) with a results file; the README's table for the rest).",
+            "Each result is the last recorded run in `milestones/results/` (a full run when",
+            "there is one); a milestone without a results file shows the repository README's",
+            "row.",
             "",
         ]
     else:
         lines += [
-            "No `milestones/results/*.json` in this checkout: the results below are the "
+            "No `milestones/results/*.json` in this checkout: the results below are the",
             "repository README's table (full runs).",
             "",
         ]
@@ -279,11 +353,7 @@ def milestones_page(modules: list[ModuleInfo]) -> str:
         unlock = pages.get(m.unlocks_at)
         unlock_cell = f"[{unlock.slug}]({unlock.page})" if unlock else (m.unlocks_at or "-")
         if m.name in results:
-            path, summary = results[m.name]
-            status = summary.get("status", "")
-            mode = summary.get("mode") or ("quick" if summary.get("quick") else "")
-            head = " ".join(x for x in (str(status), str(mode)) if x)
-            result = f"{head}: {_summary_cells(summary)} (`{path.relative_to(ROOT)}`)"
+            result = _result_cell(*results[m.name])
         else:
             result = readme.get(m.name, m.summary)
         runs_on = ", ".join(m.requires[-3:])
@@ -580,7 +650,8 @@ _state: dict[str, Any] = {}
 
 def on_config(config: Any) -> Any:
     modules = discover_modules()
-    _state["modules"] = modules
+    tools = discover_tooling()
+    _state.update(modules=modules, tools=tools)
     by_phase: dict[str, list[dict[str, str]]] = {}
     for module in modules:
         by_phase.setdefault(module.phase, []).append({f"{module.slug}": module.page})
@@ -589,6 +660,8 @@ def on_config(config: Any) -> Any:
     for item in config.nav or []:
         if isinstance(item, dict) and "Modules" in item:
             item["Modules"] = entries
+        if isinstance(item, dict) and isinstance(item.get("Guides"), list):
+            item["Guides"] += [{tool.distribution: tool.page} for tool in tools]
     return config
 
 
@@ -612,6 +685,8 @@ def on_files(files: Files, config: Any) -> Files:
                 config, module.page, content=module_page(module, modules, milestones, figures)
             )
         )
+    for tool in _state["tools"]:
+        files.append(File.generated(config, tool.page, content=tooling_page(tool, modules)))
     files.append(File.generated(config, "milestones.md", content=milestones_page(modules)))
     files.append(File.generated(config, "benchmarks.md", content=benchmarks_page()))
     return files
