@@ -31,6 +31,8 @@ class LinearOp(Op):
     ) -> np.ndarray:
         self.save_for_backward(x, weight)
         rows = x.reshape(-1, x.shape[-1])  # (N, in): one big matmul, not one per leading index
+        # HINT: y = x W^T + b: one matmul of the (N, in) rows with the transposed (out, in) weight
+        # HINT: gives (N, out); add the bias (broadcast over the rows) in place when there is one
         # BEGIN SOLUTION
         out = rows @ weight.T
         if bias is not None:
@@ -117,6 +119,9 @@ class Linear(Module):
         """dL/dy ``(*, out)`` -> dL/dx ``(*, in)``; adds dL/dW and dL/db to the grads."""
         needs = (True, True) if self.bias is None else (True, True, True)
         grad_input, grad_weight, *grad_bias = self.op_backward(grad_output, needs)
+        # HINT: the Op's backward gave the weight's and bias's gradients: add them to the
+        # HINT: parameters' .grad with accumulate_grad (grads accumulate across backward calls until
+        # HINT: zero_grad)
         # BEGIN SOLUTION
         accumulate_grad(self.weight, grad_weight)
         if self.bias is not None:
@@ -143,6 +148,9 @@ class DropoutOp(Op):
         self.p, self.rng = p, rng
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        # HINT: draw a keep mask (each element kept with probability 1 - p) and scale the kept ones
+        # HINT: by 1 / (1 - p), so the expected output equals the input (inverted dropout); p == 1
+        # HINT: keeps none. The scale array (mask times factor, in x's dtype) is what backward needs
         # BEGIN SOLUTION
         keep = self.rng.random(x.shape) >= self.p
         scale = keep * (1.0 / (1.0 - self.p)) if self.p < 1.0 else np.zeros(x.shape)
@@ -153,6 +161,8 @@ class DropoutOp(Op):
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         (scale,) = self.saved
+        # HINT: y = x * scale elementwise, so dL/dx = dL/dy * scale (dropped elements get no
+        # HINT: gradient)
         # BEGIN SOLUTION
         return (grad * scale,)
         # END SOLUTION

@@ -75,6 +75,7 @@ class ReLUOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_numeric(self.function, x)
+        # HINT: max(x, 0) elementwise (keep the dtype: no float64 from a Python 0.0)
         # BEGIN SOLUTION
         y = np.maximum(x, 0)
         # END SOLUTION
@@ -107,6 +108,7 @@ class LeakyReLUOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: x where x > 0, else negative_slope * x (np.where picks elementwise)
         # BEGIN SOLUTION
         return np.where(x > 0, x, x * self.negative_slope)
         # END SOLUTION
@@ -114,6 +116,7 @@ class LeakyReLUOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = dL/dy where x > 0, else ``negative_slope * dL/dy``. Reads only the input."""
         (x,) = self.saved
+        # HINT: the slope is 1 where x > 0 and negative_slope elsewhere: multiply grad by it
         # BEGIN SOLUTION
         return (np.where(x > 0, grad, grad * self.negative_slope),)
         # END SOLUTION
@@ -143,6 +146,7 @@ class SigmoidOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = dL/dy * y * (1 - y). Reads only the output; at most 0.25 (at x = 0)."""
         (y,) = self.saved
+        # HINT: sigmoid' = y (1 - y), written with the saved output y: no exp needed
         # BEGIN SOLUTION
         return (grad * y * (1.0 - y),)
         # END SOLUTION
@@ -156,6 +160,8 @@ class TanhOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
+        # HINT: NumPy's tanh is stable for any x (it never overflows); the output is what backward
+        # HINT: saves
         # BEGIN SOLUTION
         y = np.tanh(x)
         # END SOLUTION
@@ -165,6 +171,7 @@ class TanhOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = dL/dy * (1 - y^2). Reads only the output; at most 1 (at x = 0)."""
         (y,) = self.saved
+        # HINT: tanh' = 1 - tanh^2 = 1 - y^2, from the saved output y
         # BEGIN SOLUTION
         return (grad * (1.0 - y * y),)
         # END SOLUTION
@@ -194,6 +201,9 @@ class GELUOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: exact: x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)); approximate='tanh': 0.5 x (1 +
+        # HINT: tanh( sqrt(2/pi) (x + 0.044715 x^3))) -- clip x to [-10, 10] inside the cube so it
+        # HINT: cannot overflow
         # BEGIN SOLUTION
         if self.approximate == "tanh":
             u = np.clip(x, -10.0, 10.0)
@@ -209,6 +219,9 @@ class GELUOp(ActivationOp):
         ``(1 + t)/2 + x/2 (1 - t^2) k (1 + 3 c x^2)``.
         """
         (x,) = self.saved
+        # HINT: exact: d/dx [x Phi(x)] = Phi(x) + x phi(x) with phi the normal density
+        # HINT: exp(-x^2/2)/sqrt(2 pi); tanh form: the product rule on 0.5 x (1 + t), with dt/dx =
+        # HINT: (1 - t^2) sqrt(2/pi) (1 + 3 c x^2)
         # BEGIN SOLUTION
         if self.approximate == "tanh":
             u = np.clip(x, -10.0, 10.0)  # where |x| > 10, 1 - t^2 == 0 exactly: no term
@@ -243,6 +256,8 @@ class SoftmaxOp(ActivationOp):
         if x.size == 0:
             self.save_for_backward(x)
             return x.copy()
+        # HINT: exp(x - max) / sum(exp(x - max)) over the dims: subtracting the max (keepdims)
+        # HINT: changes nothing mathematically and keeps exp from overflowing
         # BEGIN SOLUTION
         e = np.exp(x - x.max(axis=axes, keepdims=True))
         y = e / e.sum(axis=axes, keepdims=True)
@@ -258,6 +273,8 @@ class SoftmaxOp(ActivationOp):
         """
         (y,) = self.saved
         axes = normalize_dim(self.dim, y.ndim, self.function)
+        # HINT: the Jacobian is diag(y) - y y^T; its vector product is y * (g - sum(g * y)) with the
+        # HINT: sum over the softmax dims (keepdims): O(n), never the n x n matrix
         # BEGIN SOLUTION
         return (y * (grad - (grad * y).sum(axis=axes, keepdims=True)),)
         # END SOLUTION
@@ -283,6 +300,8 @@ class LogSoftmaxOp(ActivationOp):
         if x.size == 0:
             self.save_for_backward(x)
             return x.copy()
+        # HINT: log_softmax(x) = (x - m) - log(sum(exp(x - m))) with m the max over the dims
+        # HINT: (stable: never takes log of a softmax that underflowed to 0)
         # BEGIN SOLUTION
         shifted = x - x.max(axis=axes, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=axes, keepdims=True))
@@ -295,6 +314,8 @@ class LogSoftmaxOp(ActivationOp):
         so exp never overflows). Reads only the output."""
         (y,) = self.saved
         axes = normalize_dim(self.dim, y.ndim, self.function)
+        # HINT: d log_softmax: g - softmax * sum(g) over the dims; softmax = exp(y) from the saved
+        # HINT: output
         # BEGIN SOLUTION
         return (grad - np.exp(y) * grad.sum(axis=axes, keepdims=True),)
         # END SOLUTION
@@ -339,6 +360,7 @@ class SiLUOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: silu(x) = x * sigmoid(x); use the module's stable sigmoid_array
         # BEGIN SOLUTION
         return x * sigmoid_array(x)
         # END SOLUTION
@@ -394,6 +416,9 @@ class ELUOp(ActivationOp):
         (times SELU's scale). At x = 0 the derivative is ``alpha``, as in PyTorch."""
         (saved,) = self.saved
         negative_scale = self.scale * self.alpha
+        # HINT: slope = scale for x > 0, else scale * alpha * exp(x); from a saved output y (<= 0
+        # HINT: side) the same slope is y + scale * alpha. Clamp x at 0 inside exp so the unused
+        # HINT: branch cannot overflow
         # BEGIN SOLUTION
         if self.saves_output:
             y = saved
@@ -443,6 +468,8 @@ class SoftplusOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: softplus = log(1 + exp(beta x)) / beta, computed with log1pexp (stable); where beta
+        # HINT: x > threshold return x itself (PyTorch's linear regime)
         # BEGIN SOLUTION
         z = x * self.beta
         return np.where(z > self.threshold, x, log1pexp(z) / self.beta)
@@ -451,6 +478,7 @@ class SoftplusOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = g * sigmoid(beta x), and g itself where ``beta x > threshold``."""
         (x,) = self.saved
+        # HINT: d softplus / dx = sigmoid(beta x); in the linear regime (beta x > threshold) it is 1
         # BEGIN SOLUTION
         z = x * self.beta
         return (np.where(z > self.threshold, grad, grad * sigmoid_array(z)),)
@@ -480,6 +508,7 @@ class HardtanhOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_numeric(self.function, x)
+        # HINT: clamp x into [min_val, max_val]
         # BEGIN SOLUTION
         y = np.clip(x, self.min_val, self.max_val)
         # END SOLUTION
@@ -490,6 +519,7 @@ class HardtanhOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = g where ``min_val < y < max_val``, else 0. Reads only the output."""
         (y,) = self.saved
+        # HINT: gradient passes (slope 1) only strictly inside (min_val, max_val), else 0
         # BEGIN SOLUTION
         return (grad * ((y > self.min_val) & (y < self.max_val)),)
         # END SOLUTION
@@ -519,6 +549,7 @@ class HardsigmoidOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: a piecewise-linear sigmoid: clamp(x + 3, 0, 6) / 6
         # BEGIN SOLUTION
         return np.clip(x + 3.0, 0.0, 6.0) / 6.0
         # END SOLUTION
@@ -526,6 +557,7 @@ class HardsigmoidOp(ActivationOp):
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         """dL/dx = g / 6 where -3 < x < 3, else 0 (0 at -3 and at 3, as in PyTorch)."""
         (x,) = self.saved
+        # HINT: slope 1/6 strictly between -3 and 3, 0 elsewhere (also at the kinks, as PyTorch)
         # BEGIN SOLUTION
         return (grad * ((x > -3.0) & (x < 3.0)) / 6.0,)
         # END SOLUTION
@@ -541,6 +573,7 @@ class HardswishOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: x * hardsigmoid(x) = x * clamp(x + 3, 0, 6) / 6
         # BEGIN SOLUTION
         return x * (np.clip(x + 3.0, 0.0, 6.0) / 6.0)
         # END SOLUTION
@@ -549,6 +582,7 @@ class HardswishOp(ActivationOp):
         """dL/dx = 0 for x <= -3, ``g (x / 3 + 1/2)`` for -3 < x < 3, g for x >= 3 (PyTorch's
         values at the kinks: 0 at -3, 1 at 3)."""
         (x,) = self.saved
+        # HINT: three pieces: 0 for x <= -3, x/3 + 1/2 between, 1 for x >= 3 (nested np.where)
         # BEGIN SOLUTION
         slope = np.where(x <= -3.0, 0.0, np.where(x < 3.0, x / 3.0 + 0.5, 1.0))
         return (grad * slope,)
@@ -566,6 +600,7 @@ class LogSigmoidOp(ActivationOp):
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
+        # HINT: log sigmoid(x) = -log(1 + exp(-x)) = -log1pexp(-x): stable for large |x|
         # BEGIN SOLUTION
         y = -log1pexp(-x)
         # END SOLUTION
@@ -576,6 +611,8 @@ class LogSigmoidOp(ActivationOp):
         """dL/dx = g * (1 - sigmoid(x)) = g * (1 - exp(y)) = ``-g * expm1(y)``. Reads only the
         output (y <= 0: exp(y) never overflows; expm1 stays accurate where y is ~0)."""
         (y,) = self.saved
+        # HINT: d/dx log sigmoid(x) = 1 - sigmoid(x) = 1 - exp(y) = -expm1(y) with y the saved
+        # HINT: output
         # BEGIN SOLUTION
         return (-grad * np.expm1(y),)
         # END SOLUTION
@@ -592,6 +629,7 @@ class MishOp(ActivationOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         require_float(self.function, x)
         self.save_for_backward(x)
+        # HINT: mish(x) = x * tanh(softplus(x)), softplus computed stably with log1pexp
         # BEGIN SOLUTION
         return x * np.tanh(log1pexp(x))
         # END SOLUTION
@@ -600,6 +638,8 @@ class MishOp(ActivationOp):
         """dL/dx = g * (t + x sigmoid(x) (1 - t^2)) with t = tanh(softplus(x)), since
         softplus'(x) = sigmoid(x). Reads only the input."""
         (x,) = self.saved
+        # HINT: product rule with t = tanh(softplus(x)): t + x (1 - t^2) softplus'(x), and
+        # HINT: softplus'(x) = sigmoid(x)
         # BEGIN SOLUTION
         t = np.tanh(log1pexp(x))
         return (grad * (t + x * sigmoid_array(x) * (1.0 - t * t)),)

@@ -108,6 +108,8 @@ def xavier_uniform_(
     bound**2 / 3).
     """
     fan_in, fan_out = fan_in_and_fan_out(tensor)
+    # HINT: U(-a, a) has variance a^2 / 3; Glorot wants variance gain^2 * 2 / (fan_in + fan_out):
+    # HINT: solve for the bound a
     # BEGIN SOLUTION
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     # END SOLUTION
@@ -119,6 +121,8 @@ def xavier_normal_(
 ) -> Tensor:
     """Glorot normal: N(0, std**2) with ``std = gain * sqrt(2 / (fan_in + fan_out))``."""
     fan_in, fan_out = fan_in_and_fan_out(tensor)
+    # HINT: std = gain * sqrt(2 / (fan_in + fan_out)): keeps the activations' variance steady
+    # HINT: forward and the gradients' backward
     # BEGIN SOLUTION
     std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     # END SOLUTION

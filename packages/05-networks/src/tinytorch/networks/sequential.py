@@ -46,6 +46,7 @@ class Sequential(Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Feed ``x`` through every layer in order; return the last layer's output."""
+        # HINT: each layer's output is the next layer's input; the last output is the result
         # BEGIN SOLUTION
         for layer in self.layers:
             x = layer(x)
@@ -161,6 +162,9 @@ class MLP(Sequential):
         final = activation_class(final_activation) if final_activation is not None else None
         generator = rng if rng is not None else np.random.default_rng()
         layers: list[Module] = []
+        # HINT: one Linear per consecutive pair of sizes (itertools.pairwise), with the hidden
+        # HINT: activation after every Linear but the last; the final activation, if any, goes at
+        # HINT: the very end
         # BEGIN SOLUTION
         for i, (fan_in, fan_out) in enumerate(pairwise(sizes)):
             layers.append(Linear(int(fan_in), int(fan_out), rng=generator))

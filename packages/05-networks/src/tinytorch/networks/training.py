@@ -34,6 +34,7 @@ def xor_data(dtype: type = np.float32) -> tuple[Tensor, Tensor]:
 def mse_loss(prediction: Tensor, target: Tensor) -> float:
     """Mean squared error ``mean((prediction - target)**2)`` over all elements."""
     _check_same_shape("mse_loss", prediction, target)
+    # HINT: the mean over ALL elements of the squared difference, as a Python float
     # BEGIN SOLUTION
     return float(np.mean((prediction.data - target.data) ** 2))
     # END SOLUTION
@@ -60,6 +61,7 @@ def sgd_step(model: Module, lr: float) -> None:
     """``p -= lr * p.grad`` in place for every parameter that has a gradient."""
     for param in model.parameters():
         if param.grad is not None:
+            # HINT: step against the gradient, in place on the parameter's array: data -= lr * grad
             # BEGIN SOLUTION
             param.data -= lr * param.grad.data
             # END SOLUTION
@@ -79,6 +81,8 @@ def train_manual(model: Module, x: Tensor, y: Tensor, lr: float, epochs: int) ->
     """
     losses = []
     for _ in range(epochs):
+        # HINT: one epoch = zero the grads, forward, record the loss, backward from
+        # HINT: d(loss)/d(prediction) (mse_loss_grad), then one sgd_step
         # BEGIN SOLUTION
         model.zero_grad()
         prediction = model(x)

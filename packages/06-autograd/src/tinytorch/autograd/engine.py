@@ -122,6 +122,8 @@ def edge_to(t: Tensor) -> Node | Tensor | None:
 def record(op: Op, inputs: tuple[Tensor, ...], output: Tensor) -> None:
     """The recorder installed at the dispatch point (called only while grad mode is on): give
     ``output`` a Node linking ``op`` to its inputs' edges when an input requires grad."""
+    # HINT: only when some input requires grad: mark the output as requiring grad and give it a Node
+    # HINT: holding op and one edge per input (edge_to: the input's Node, the leaf itself, or None)
     # BEGIN SOLUTION
     if any(t.requires_grad for t in inputs):
         output.requires_grad = True
@@ -141,6 +143,10 @@ def topological_order(root: Tensor) -> list[Node]:
         return order
     visited: set[int] = set()
     stack: list[tuple[Node, bool]] = [(root._node, False)]
+    # HINT: iterative depth-first search (no recursion limit): push (node, False); on pop, if it is
+    # HINT: expanded append it (post-order), else mark visited, push (node, True) and its Node
+    # HINT: edges. A node whose .next is None was released by an earlier backward: raise, naming
+    # HINT: retain_graph
     # BEGIN SOLUTION
     while stack:
         node, expanded = stack.pop()
@@ -191,6 +197,10 @@ def backward(root: Tensor, grad: Tensor | None = None, retain_graph: bool = Fals
     order = topological_order(root)
     grads: dict[int, np.ndarray] = {id(root._node): seed}  # keyed by Node or leaf Tensor
     leaves: dict[int, Tensor] = {}
+    # HINT: walk the nodes from the output back (reversed topological order); for each, pop its
+    # HINT: summed gradient, ask vjp for its inputs' gradients (needs = which edges exist), and add
+    # HINT: each into grads[id(edge)] (a value used twice gets the sum); finally accumulate_grad
+    # HINT: into each leaf
     # BEGIN SOLUTION
     for node in reversed(order):
         g = grads.pop(id(node), None)

@@ -175,6 +175,8 @@ def conv_vs_dense_parameters(
     c, h, w = input_shape
     _, _, ho, wo = conv2d_output_shape((1, c, h, w), out_channels, kernel_size, stride, padding)
     kh, kw = to_pair(kernel_size, "kernel_size", "conv_vs_dense_parameters", minimum=1)
+    # HINT: a conv shares one (c x kh x kw) filter per output channel across all positions; a dense
+    # HINT: layer with the same input and output sizes has one weight per (input, output) pair
     # BEGIN SOLUTION
     conv = out_channels * c * kh * kw + (out_channels if bias else 0)
     outputs = out_channels * ho * wo
@@ -201,6 +203,8 @@ def im2col_memory(
     _, _, ho, wo = conv2d_output_shape(input_shape, 1, kernel_size, stride, padding, dilation)
     kh, kw = to_pair(kernel_size, "kernel_size", "im2col_memory", minimum=1)
     itemsize = np.dtype(dtype).itemsize
+    # HINT: im2col copies, for each of the ho*wo output positions, its whole kh*kw*c receptive
+    # HINT: field: count those values per image, times n, times itemsize
     # BEGIN SOLUTION
     input_bytes = n * c * h * w * itemsize
     columns_bytes = n * (kh * kw * c) * (ho * wo) * itemsize
@@ -250,6 +254,8 @@ def batchnorm_counts(
     plus num_batches_tracked (one int64), only when ``track_running_stats``.
     ``batchnorm_counts(64)`` is 128 parameters and 129 buffer values (512 and 520 bytes).
     """
+    # HINT: affine: weight and bias, one per feature (float32); tracking: running mean and var per
+    # HINT: feature (float32) plus one int64 num_batches_tracked
     # BEGIN SOLUTION
     parameters = 2 * num_features if affine else 0
     buffers = 2 * num_features + 1 if track_running_stats else 0
@@ -282,6 +288,8 @@ def normalization_counts(
             f"normalization_counts: {channels} channels are not divisible by num_groups="
             f"{num_groups}"
         )
+    # HINT: BatchNorm: one mean/var per channel, over n * spatial values; GroupNorm: one per
+    # HINT: (sample, group), over (channels / num_groups) * spatial values
     # BEGIN SOLUTION
     batch = {"statistics": channels, "values_per_statistic": n * spatial}
     group = {

@@ -44,6 +44,8 @@ def conv2d_naive(
     xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     ho, wo = output_size(h, 2 * ph, kh, sh, dh), output_size(w, 2 * pw, kw, sw, dw)
     out = np.zeros((n, out_channels, ho, wo), dtype=np.result_type(x, weight))
+    # HINT: the definition, as loops: out[b, o, p, q] = sum of the window of the padded input (the
+    # HINT: group's channels, rows p*stride .. step dilation) times weight[o], plus bias[o]
     # BEGIN SOLUTION
     for b in range(n):
         for o in range(out_channels):
@@ -80,6 +82,7 @@ def conv1d_naive(
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding)))
     lo = (length + 2 * padding - dilation * (k - 1) - 1) // stride + 1
     out = np.zeros((n, out_channels, lo), dtype=np.result_type(x, weight))
+    # HINT: as conv2d_naive with one spatial dim: out[b, o, p] = sum(window * weight[o]) + bias[o]
     # BEGIN SOLUTION
     for b in range(n):
         for o in range(out_channels):
@@ -123,6 +126,8 @@ def conv_transpose2d_naive(
     full = np.zeros(
         (n, per_group_out * groups, ho + 2 * ph, wo + 2 * pw), np.result_type(x, weight)
     )
+    # HINT: the adjoint of conv2d: each input pixel x[b, c, p, q] scatters x * weight[c] into the
+    # HINT: window at (p*stride, q*stride) of the output (its group's channels); add, never assign
     # BEGIN SOLUTION
     for b in range(n):
         for c in range(in_channels):
@@ -174,6 +179,8 @@ def max_pool2d_naive(
     planes = x.reshape(-1, h, w)
     out = np.zeros((planes.shape[0], ho, wo), dtype=x.dtype)
     indices = np.zeros((planes.shape[0], ho, wo), dtype=np.int64)
+    # HINT: for each output pixel, scan the window's in-bounds input pixels (padding never wins),
+    # HINT: keep the largest value and its flat index r * w + c; a NaN wins, as in PyTorch
     # BEGIN SOLUTION
     for b in range(planes.shape[0]):
         for p in range(ho):
@@ -215,6 +222,8 @@ def avg_pool2d_naive(
     ho = _pool_size(h, kh, sh, ph, 1, ceil_mode)
     wo = _pool_size(w, kw, sw, pw, 1, ceil_mode)
     out = np.zeros((*lead, ho, wo), dtype=x.dtype)
+    # HINT: sum each window's in-bounds pixels and divide by divisor_override, else by the window's
+    # HINT: size with padding (count_include_pad) or without it
     # BEGIN SOLUTION
     for p in range(ho):
         for q in range(wo):
@@ -252,6 +261,8 @@ def batch_norm_naive(
     y = np.zeros(x.shape, dtype=np.float64)
     means = np.zeros(channels)
     variances = np.zeros(channels)
+    # HINT: per channel: mean and biased variance over (N, H, W) when training, else the running
+    # HINT: ones; normalise (x - mean) / sqrt(var + eps), then scale by weight and shift by bias
     # BEGIN SOLUTION
     for c in range(channels):
         values = x[:, c].astype(np.float64)
@@ -288,6 +299,8 @@ def group_norm_naive(
     y = np.zeros(x.shape, dtype=np.float64)
     means = np.zeros((n, num_groups))
     variances = np.zeros((n, num_groups))
+    # HINT: per sample and group of channels: mean and biased variance over the group's values, then
+    # HINT: (x - mean) / sqrt(var + eps)
     # BEGIN SOLUTION
     for b in range(n):
         for g in range(num_groups):

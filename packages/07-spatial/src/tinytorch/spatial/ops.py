@@ -731,6 +731,8 @@ class MaxPool2dOp(_PoolOp):
         (argmax,) = self.saved
         ho, wo = grad.shape[-2:]
         grad_padded = np.zeros(self.padded_shape, dtype=grad.dtype)
+        # HINT: only the window position that won gets the gradient: for each window offset k, add
+        # HINT: grad where the saved argmax == k into the padded gradient at that offset's slice
         # BEGIN SOLUTION
         for k, window in enumerate(self.slices(ho, wo)):
             grad_padded[(..., *window)] += grad * (argmax == k)
@@ -796,6 +798,8 @@ class AvgPool2dOp(_PoolOp):
     def forward(self, x: np.ndarray) -> np.ndarray:
         xp, ho, wo = self._prepare(x, 0.0)
         self.divisor = self.divisors(ho, wo, x.dtype)
+        # HINT: add the kh*kw shifted slices of the padded input (one per window offset:
+        # HINT: self.slices), then divide by self.divisor
         # BEGIN SOLUTION
         total = np.zeros((*x.shape[:-2], ho, wo), dtype=x.dtype)
         for window in self.slices(ho, wo):
@@ -808,6 +812,8 @@ class AvgPool2dOp(_PoolOp):
         divisor, added to every pixel of the window."""
         ho, wo = grad.shape[-2:]
         grad_padded = np.zeros(self.padded_shape, dtype=grad.dtype)
+        # HINT: each input pixel of a window gets grad / divisor: add that share at every window
+        # HINT: offset
         # BEGIN SOLUTION
         share = grad / self.divisor
         for window in self.slices(ho, wo):
@@ -897,6 +903,9 @@ class BatchNormOp(Op):
         shape = channel_shape(grad)
         count = grad.size // grad.shape[1]
         grad_input = None
+        # HINT: dbias = sum of grad per channel, dweight = sum of grad * xhat per channel; dx = grad
+        # HINT: * weight * invstd, and in training mode subtract the mean terms of the batch
+        # HINT: statistics: xhat * mean(grad * xhat) and mean(grad), both scaled by weight * invstd
         # BEGIN SOLUTION
         grad_bias = channel_sum(grad)
         grad_weight = channel_dot(grad, xhat)
@@ -979,6 +988,8 @@ class GroupNormOp(Op):
         xhat, invstd, weight = self.saved
         count = xhat.shape[-1]
         grad_input = grad_weight = grad_bias = None
+        # HINT: as BatchNorm's training backward, but the statistics are per (sample, group): with h
+        # HINT: = grad * weight, dx = invstd * (h - mean(h) - xhat * mean(h * xhat)) over each group
         # BEGIN SOLUTION
         if len(needs) > 1 and needs[1]:
             grad_weight = channel_dot(grad, xhat.reshape(grad.shape))

@@ -86,6 +86,8 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
+        # HINT: multiply each base lr by gamma once per completed step_size epochs (integer
+        # HINT: division)
         # BEGIN SOLUTION
         return [base * self.gamma ** (self.last_epoch // self.step_size) for base in self.base_lrs]
         # END SOLUTION
@@ -122,6 +124,8 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
 
     def get_lr(self) -> list[float]:
+        # HINT: half a cosine from base to eta_min: eta_min + (base - eta_min) (1 + cos(pi t /
+        # HINT: T_max)) / 2
         # BEGIN SOLUTION
         cosine = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * cosine for base in self.base_lrs]
@@ -168,6 +172,7 @@ class LinearWarmup(LRScheduler):
             self.after.last_epoch = self.last_epoch - self.warmup_steps
             self.after._last_lr = self.after.get_lr()
             return self.after.get_last_lr()
+        # HINT: the factor grows linearly from start_factor to 1 over warmup_steps, then stays 1
         # BEGIN SOLUTION
         done = min(self.last_epoch, self.warmup_steps) / self.warmup_steps
         factor = self.start_factor + (1 - self.start_factor) * done
@@ -278,6 +283,8 @@ class OneCycleLR(LRScheduler):
             group["momentum"] = momentum
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
+        # HINT: from start (pct = 0) to end (pct = 1): linear interpolation, or for 'cos' half a
+        # HINT: cosine
         # BEGIN SOLUTION
         if self.anneal_strategy == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)

@@ -90,6 +90,8 @@ class ToFloat(Transform):
         self.divisor = divisor
 
     def forward(self, batch: np.ndarray) -> np.ndarray:
+        # HINT: convert to float32 (one new array) and divide by the divisor in place (no second
+        # HINT: copy)
         # BEGIN SOLUTION
         out = batch.astype(np.float32)
         out /= np.float32(self.divisor)
@@ -139,6 +141,8 @@ class Normalize(Transform):
                 f"Compose([ToFloat(), Normalize(mean, std)])"
             )
         mean, std = self._per_channel(self.mean, batch), self._per_channel(self.std, batch)
+        # HINT: (batch - mean) / std per channel, both already shaped to broadcast; cast them to the
+        # HINT: batch's dtype so float32 stays float32, and divide in place
         # BEGIN SOLUTION
         out = batch - mean.astype(batch.dtype)
         out /= std.astype(batch.dtype)

@@ -71,6 +71,8 @@ def checkpoint_bytes(model: Module, optimizer: Any = None) -> dict[str, int]:
     """Bytes of the arrays a checkpoint of ``model`` (and ``optimizer``) holds: ``model``
     (parameters and buffers), ``optimizer`` (its state arrays), ``total``. The file adds a few
     hundred bytes per array (zip and .npy headers) and the JSON metadata."""
+    # HINT: sum .nbytes of every array in model.state_dict(), and of every array in each parameter's
+    # HINT: optimizer state (optimizer.state_dict()['state']: momentum, Adam's two moments, ...)
     # BEGIN SOLUTION
     model_bytes = sum(array.nbytes for array in model.state_dict().values())
     optimizer_bytes = 0

@@ -197,6 +197,8 @@ def mse_loss(
             f"they must be equal (broadcasting them would compare every output with every "
             f"target); reshape the target, e.g. target.reshape({list(input.shape)})"
         )
+    # HINT: the elementwise squared error with Tensor ops (so autograd differentiates it); the
+    # HINT: reduction below averages or sums it
     # BEGIN SOLUTION
     diff = input - target
     squared = diff * diff
@@ -1018,6 +1020,8 @@ class BCEWithLogitsOp(Op):
             scale = scale * self.weight
         pw = self.pos_weight
         grad_x = grad_y = None
+        # HINT: without pos_weight: d/dx = sigmoid(x) - y and d/dy = -x; with pos_weight p: d/dx =
+        # HINT: (1 + (p - 1) y) sigmoid(x) - p y, d/dy = (1 - p) log_sigmoid(x) - x; all times scale
         # BEGIN SOLUTION
         if pw is None:
             grad_x = (stable_sigmoid(x) - y) * scale if needs[0] else None

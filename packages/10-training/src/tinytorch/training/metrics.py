@@ -36,6 +36,7 @@ def accuracy(output: Any, target: Any) -> float:
                 f"accuracy: for scores of shape {scores.shape} the labels must have shape "
                 f"({scores.shape[0]},), got {labels.shape}"
             )
+        # HINT: multi-class scores (N, C): the predicted class is the arg-max over the classes
         # BEGIN SOLUTION
         predicted = scores.argmax(axis=1)
         # END SOLUTION
@@ -46,11 +47,13 @@ def accuracy(output: Any, target: Any) -> float:
                 f"got targets of shape {labels.shape}"
             )
         scores, labels = scores.reshape(-1), labels.reshape(-1)
+        # HINT: one logit per example: predict class 1 where the logit is positive (sigmoid > 0.5)
         # BEGIN SOLUTION
         predicted = scores > 0
         # END SOLUTION
     if labels.size == 0:
         return 0.0
+    # HINT: the fraction of predictions equal to the labels, as a Python float
     # BEGIN SOLUTION
     return float((predicted == labels).mean())
     # END SOLUTION

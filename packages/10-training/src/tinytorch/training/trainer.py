@@ -84,6 +84,8 @@ def grad_norm(parameters: Iterable[Tensor], norm_type: float = 2.0) -> float:
         return 0.0
     if norm_type == math.inf:
         return float(max(np.abs(g).max(initial=0.0) for g in grads))
+    # HINT: the p-norm of all gradients as one vector: (sum over every element of |g|^p)^(1/p);
+    # HINT: accumulate in float64 so many float32 squares do not lose precision
     # BEGIN SOLUTION
     total = sum(float((np.abs(g.astype(np.float64)) ** norm_type).sum()) for g in grads)
     return total ** (1.0 / norm_type)
@@ -113,6 +115,8 @@ def clip_grad_norm_(
             f"NaN or infinite (pass error_if_nonfinite=False to clip anyway)"
         )
     coef = max_norm / (total + 1e-6)
+    # HINT: only when the norm exceeds max_norm (coef < 1): scale every gradient in place by coef,
+    # HINT: in the gradient's own dtype
     # BEGIN SOLUTION
     if coef < 1:
         for p in params:
@@ -229,6 +233,8 @@ class Trainer:
                 f"Trainer: loss_fn must return a 0-d Tensor, got {shape}; use reduction='mean'"
             )
         value = float(loss.data.reshape(()))
+        # HINT: a NaN or infinite loss must stop training: raise NonFiniteLossError with the epoch,
+        # HINT: step, batch, value and the last finite loss (1-based epoch and step)
         # BEGIN SOLUTION
         if not math.isfinite(value):
             raise NonFiniteLossError(

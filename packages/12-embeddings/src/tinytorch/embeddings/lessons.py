@@ -35,6 +35,8 @@ def embedding_memory(
 
     ``embedding_memory(50257, 768)["bytes"]`` is 154,389,504 (GPT-2 small's token table).
     """
+    # HINT: one row of embedding_dim values per token id: num_embeddings * embedding_dim parameters,
+    # HINT: times the dtype's itemsize bytes
     # BEGIN SOLUTION
     parameters = num_embeddings * embedding_dim
     size = parameters * np.dtype(dtype).itemsize
@@ -65,6 +67,7 @@ def gradient_density(ids: Any, num_embeddings: int) -> dict[str, float]:
     (distinct ids: the only non-zero rows of dL/dW) and ``fraction`` = rows_touched /
     num_embeddings."""
     flat = np.asarray(ids).ravel()
+    # HINT: only rows whose id occurs in the batch get gradient: count the distinct ids
     # BEGIN SOLUTION
     touched = int(np.unique(flat).size)
     # END SOLUTION
@@ -123,6 +126,8 @@ def lookup_vs_onehot(
         return EmbeddingOp().forward(ids, table)
 
     def onehot() -> np.ndarray:
+        # HINT: the same lookup as a matmul: a (tokens, num_embeddings) one-hot matrix (one 1 per
+        # HINT: row at the token's id) times the table
         # BEGIN SOLUTION
         matrix = np.zeros((tokens, num_embeddings), dtype=np.float32)
         matrix[np.arange(tokens), ids] = 1.0

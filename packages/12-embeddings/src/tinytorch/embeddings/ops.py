@@ -236,6 +236,9 @@ class AddPositionsOp(Op):
         if needs[1]:
             length, dim = grad.shape[-2:]
             grad_table = np.zeros(self.table_shape, dtype=grad.dtype)
+            # HINT: position i's row was added to every sequence of the batch: its gradient is grad
+            # HINT: summed over the batch, written into rows offset .. offset + length of the
+            # HINT: table's gradient
             # BEGIN SOLUTION
             grad_table[self.offset : self.offset + length] = grad.reshape(-1, length, dim).sum(0)
             # END SOLUTION
@@ -311,6 +314,8 @@ def rotary_tables(
     if head_dim <= 0 or head_dim % 2:
         raise ValueError(f"rotary: head_dim must be a positive even number, got {head_dim}")
     pos = np.asarray(positions, dtype=np.float64)
+    # HINT: frequencies base^(-2i / head_dim) for i = 0 .. head_dim/2 - 1; angle = position *
+    # HINT: frequency; repeat the angles twice along the last dim (the rotate-half layout)
     # BEGIN SOLUTION
     inv_freq = base ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
     angles = pos[..., None] * inv_freq
