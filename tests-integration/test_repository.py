@@ -150,3 +150,21 @@ def _fence_errors(path: Path) -> list[str]:
 def test_solution_fences_are_balanced(folder: Path) -> None:
     errors = [e for p in sorted((folder / "src").rglob("*.py")) for e in _fence_errors(p)]
     assert not errors, "\n".join(errors)
+
+
+def _hintless_fences(path: Path) -> list[str]:
+    """``path:line`` of each ``# BEGIN SOLUTION`` without a ``# HINT:`` line just above it."""
+    lines = path.read_text().splitlines()
+    return [
+        f"{path}:{number}"
+        for number, line in enumerate(lines, 1)
+        if line.strip() == "# BEGIN SOLUTION"
+        and not (number > 1 and lines[number - 2].strip().startswith("# HINT:"))
+    ]
+
+
+@pytest.mark.parametrize("folder", MODULE_FOLDERS, ids=lambda f: f.name)
+def test_every_fence_has_a_hint(folder: Path) -> None:
+    """The student's stub says "see the HINT above": there must be one."""
+    missing = [h for p in sorted((folder / "src").rglob("*.py")) for h in _hintless_fences(p)]
+    assert not missing, "fences with no # HINT: line just above:\n" + "\n".join(missing)
