@@ -194,6 +194,24 @@ def test_quantized_linear_stores_int8_and_matches_the_float_layer() -> None:
     assert_close(out, ideal, rtol=1e-5, atol=1e-5)
 
 
+def test_affine_weights_store_their_zero_points_and_match_the_reference() -> None:
+    layer = Linear(30, 6, rng=rng(19))
+    layer.weight.data[...] += 0.2  # off-centre weights: affine uses the whole range
+    q = QuantizedLinear.from_float(layer, symmetric=False)
+    assert q.zero_point is not None and q.zero_point.dtype == np.int8
+    assert q.zero_point.shape == (6,) and np.any(q.zero_point.data != 0)
+    symmetric = QuantizedLinear.from_float(layer)
+    w = layer.weight.data
+    affine_error = np.abs(q.dequantized_weight() - w).max()
+    assert affine_error < np.abs(symmetric.dequantized_weight() - w).max()
+    assert affine_error <= q.scale.data.max() / 2 * (1 + 1e-5)
+    x = rng(20).normal(0, 1, (8, 30)).astype(np.float32)
+    out = q(Tensor(x)).data
+    q.accumulate = "int32"
+    np.testing.assert_array_equal(q(Tensor(x)).data, out)
+    assert_close(out, layer(Tensor(x)).data, rtol=0.05, atol=0.05)
+
+
 def test_quantized_linear_exact_path_equals_int32_oracle() -> None:
     layer = Linear(600, 8, rng=rng(5))  # K = 600 > 514: the float64 path
     q = QuantizedLinear.from_float(layer)
@@ -245,8 +263,10 @@ def test_quantize_dynamic_replaces_linears_and_keeps_the_original() -> None:
     assert isinstance(net[0], Linear)  # a copy, as PyTorch's inplace=False
     x = Tensor(rng(10).normal(0, 1, (64, 20)).astype(np.float32))
     assert_close(quantized(x), net(x), rtol=0.05, atol=0.05)
-    # int8 weights, and per output: a float32 scale, an int8 zero point, a float32 bias
-    assert state_bytes(quantized) == (20 * 16 + 16 * 4) + 9 * (16 + 4)
+    # int8 weights, and per output a float32 scale and a float32 bias (symmetric weights:
+    # the zero point is 0 by definition and not stored)
+    assert "0.zero_point" not in quantized.state_dict()
+    assert state_bytes(quantized) == (20 * 16 + 16 * 4) + 8 * (16 + 4)
     assert state_bytes(net) == 4 * (20 * 16 + 16 * 4 + 16 + 4)
     sixteen = quantize_dynamic(net, dtype=np.int16)
     assert sixteen[0].weight.dtype == np.int16
@@ -272,7 +292,7 @@ def test_static_quantization_fixes_the_activation_range() -> None:
     fused = fuse_conv_bn(model)
     quantized = quantize_static(fused, batches, qconfig_spec={Linear, Conv2d})
     layers = [m for m in quantized.modules() if isinstance(m, (QuantizedConv2d, QuantizedLinear))]
-    assert len(layers) == 3 and all(m.input_scale is not None for m in layers)
+    assert len(layers) == 3 and all(m.input_qparams is not None for m in layers)
     x = Tensor(batches[0])
     assert_close(quantized(x), model(x), rtol=0.1, atol=0.05)
     with pytest.raises(ValueError, match="no calibration batches"):

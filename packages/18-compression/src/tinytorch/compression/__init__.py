@@ -7,7 +7,7 @@ knowledge distillation.
 >>> net = MLP([64, 32, 10], rng=np.random.default_rng(0))
 >>> small = quantize_dynamic(net)
 >>> small[0].weight.dtype, state_bytes(net), state_bytes(small)
-(dtype('int8'), 9640, 2746)
+(dtype('int8'), 9640, 2704)
 """
 
 from tinytorch.compression.__about__ import __version__

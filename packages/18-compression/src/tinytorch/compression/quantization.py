@@ -27,9 +27,9 @@ beyond that the same GEMM runs in float64 (exact below ``2**53``). `integer_matm
 ``accumulate="int32"`` runs NumPy's true int32 matmul (slow: no BLAS), the oracle the tests
 compare against. PyTorch's fbgemm kernels accumulate in int32 the same way.
 
-Costs: weight memory 1 byte (INT8) or 2 bytes (INT16) per weight plus 5 bytes per output channel
-(a float32 scale and a zero point); at run time one extra pass over the input (min, max, round)
-and over the output (rescale).
+Costs: weight memory 1 byte (INT8) or 2 bytes (INT16) per weight plus a float32 scale per
+output channel (and a zero point per channel for affine weights); at run time one extra pass
+over the input (min, max, round) and over the output (rescale).
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def integer_matmul(a: np.ndarray, b: np.ndarray, bound: int, accumulate: str = "
 
 
 def _activation_qparams(
-    x: np.ndarray, scale: np.ndarray | None, zero_point: np.ndarray | None, quant_max: int
+    x: np.ndarray, scale: Any, zero_point: Any, quant_max: int
 ) -> tuple[np.ndarray, float, int]:
     """``x`` quantized to the unsigned ``[0, quant_max]`` range and centred (``q - zp``, as
     small integers in float32), with its scale and zero point: fixed ones (static, from
@@ -372,9 +372,25 @@ def _weight_params(
 
 
 class _QuantizedOp(Op):
-    """Inference-only: a quantized layer has no float weights to differentiate."""
+    """Inference-only: a quantized layer has no float weights to differentiate.
+
+    Settings: ``weight_range`` (quant_min, quant_max of the weights), ``zero_point`` (the
+    weights' zero points, () or (out,); None for symmetric weights: all 0), ``act_bits``,
+    ``act_qparams`` (static activation (scale, zero point), or None: from each batch),
+    ``accumulate`` (`integer_matmul`'s)."""
 
     differentiable = False
+
+    def __init__(
+        self,
+        weight_range: tuple[int, int],
+        zero_point: np.ndarray | None = None,
+        act_bits: int = 8,
+        act_qparams: np.ndarray | None = None,
+        accumulate: str = "auto",
+    ) -> None:
+        self.weight_range, self.zero_point = weight_range, zero_point
+        self.act_bits, self.act_qparams, self.accumulate = act_bits, act_qparams, accumulate
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         raise RuntimeError(
@@ -382,63 +398,72 @@ class _QuantizedOp(Op):
             f"model (or fine-tune it) and quantize afterwards"
         )
 
+    def _activations(self, x: np.ndarray) -> tuple[np.ndarray, float]:
+        """The input as centred integers (``q - zp``, held in float32) and its scale."""
+        if self.act_qparams is None:
+            centred, scale, _ = _activation_qparams(x, None, None, 2**self.act_bits - 1)
+        else:
+            scale_value, point = self.act_qparams
+            centred, scale, _ = _activation_qparams(
+                x, np.float32(scale_value), np.int64(point), 2**self.act_bits - 1
+            )
+        return centred, scale
+
+    def _centred_weight(self, weight: np.ndarray) -> tuple[np.ndarray, int]:
+        """``weight - zero_point`` (int32) and the largest magnitude it can have."""
+        low, high = self.weight_range
+        if self.zero_point is None:
+            return weight.astype(np.int32), max(high, -low)
+        shape = (-1,) + (1,) * (weight.ndim - 1) if self.zero_point.ndim else ()
+        point = self.zero_point.astype(np.int32).reshape(shape)
+        widest = max(high - int(self.zero_point.min()), int(self.zero_point.max()) - low)
+        return weight.astype(np.int32) - point, widest
+
 
 class QuantizedLinearOp(_QuantizedOp):
     """``y = s_x * s_w * ((qx - zx) @ (qw - zw).T) + b``: x (*, in) float -> (*, out) float32.
 
-    ``forward(x, weight, scale, zero_point[, bias])`` with ``weight`` the integer array
-    (out, in) and ``scale`` / ``zero_point`` per tensor () or per output channel (out,).
-    The activation is quantized to ``act_bits`` unsigned (dynamic, or with the static
-    ``act_scale`` / ``act_zero_point``), the product accumulated exactly (`integer_matmul`).
+    ``forward(x, weight, scale[, bias])`` with ``weight`` the integer array (out, in) and
+    ``scale`` per tensor () or per output channel (out,). The activation is quantized to
+    ``act_bits`` unsigned (dynamic, or with the static ``act_qparams``), the product
+    accumulated exactly (`integer_matmul`), then rescaled once per output.
     """
 
-    def __init__(
-        self,
-        weight_range: tuple[int, int],
-        act_bits: int = 8,
-        act_scale: np.ndarray | None = None,
-        act_zero_point: np.ndarray | None = None,
-        accumulate: str = "auto",
-    ) -> None:
-        self.weight_range, self.act_bits = weight_range, act_bits
-        self.act_scale, self.act_zero_point = act_scale, act_zero_point
-        self.accumulate = accumulate
-
     def forward(
-        self,
-        x: np.ndarray,
-        weight: np.ndarray,
-        scale: np.ndarray,
-        zero_point: np.ndarray,
-        bias: np.ndarray | None = None,
+        self, x: np.ndarray, weight: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         rows = x.reshape(-1, x.shape[-1])
-        act_max = 2**self.act_bits - 1
-        qx, sx, _ = _activation_qparams(rows, self.act_scale, self.act_zero_point, act_max)
-        centred_w = weight.astype(np.int32) - zero_point.astype(np.int32).reshape(-1, 1)
-        low, high = self.weight_range
-        widest = max(high - int(zero_point.min()), int(zero_point.max()) - low)
-        acc = integer_matmul(qx, centred_w.T, rows.shape[1] * act_max * widest, self.accumulate)
+        qx, sx = self._activations(rows)
+        centred, widest = self._centred_weight(weight)
+        bound = rows.shape[1] * (2**self.act_bits - 1) * widest
+        acc = integer_matmul(qx, centred.T, bound, self.accumulate)
         out = (acc * (sx * scale.astype(np.float64))).astype(np.float32)
         if bias is not None:
             out += bias
         return out.reshape(*x.shape[:-1], weight.shape[0])
 
 
-def _int_buffer(module: Module, name: str, value: np.ndarray) -> None:
+def _buffer(module: Module, name: str, value: np.ndarray) -> None:
     module.register_buffer(name, Tensor._wrap(np.array(value, order="C")))  # 0-d stays 0-d
 
 
 class _QuantizedModule(Module):
-    """Shared: integer ``weight``, float32 ``scale`` and ``zero_point`` buffers, optional float
-    ``bias``, and optional static activation qparams (``input_scale``, ``input_zero_point``)."""
+    """Shared by the quantized layers. Buffers (what ``state_dict`` and the file hold):
+
+    - ``weight``: the integers, ``np.int8`` (or int16), one per weight;
+    - ``scale``: float32, per output channel (out,) or per tensor ();
+    - ``zero_point``: the weights' zero points (same dtype as ``weight``), only for affine
+      weights; symmetric weights have zero point 0 by definition, so nothing is stored;
+    - ``bias``: float32 (out,), when the float layer had one;
+    - ``input_qparams``: float32 (2,), the static activation scale and zero point (an integer,
+      exact in float32), only after calibration (`convert`); otherwise dynamic.
+    """
 
     weight: Tensor
     scale: Tensor
-    zero_point: Tensor
+    zero_point: Tensor | None = None
     bias: Tensor | None = None
-    input_scale: Tensor | None = None
-    input_zero_point: Tensor | None = None
+    input_qparams: Tensor | None = None
     weight_range: tuple[int, int] = (-128, 127)
     act_bits: int = 8
     accumulate: str = "auto"
@@ -454,46 +479,55 @@ class _QuantizedModule(Module):
     ) -> None:
         q, scale, point, low, high = _weight_params(weight, dtype, per_channel, symmetric, bits)
         self.weight_range = (low, high)
-        _int_buffer(self, "weight", q)
-        _int_buffer(self, "scale", scale)
-        _int_buffer(self, "zero_point", point)
+        _buffer(self, "weight", q)
+        _buffer(self, "scale", scale)
+        if not symmetric or np.any(point != 0):
+            _buffer(self, "zero_point", point)
         if bias is not None:
-            _int_buffer(self, "bias", bias.astype(np.float32))
+            _buffer(self, "bias", bias.astype(np.float32))
         else:
             self.bias = None
 
     def set_input_qparams(self, scale: float, zero_point: int) -> None:
         """Fix the activation scale and zero point (static quantization, from calibration)."""
-        _int_buffer(self, "input_scale", np.array(scale, dtype=np.float32))
-        _int_buffer(self, "input_zero_point", np.array(zero_point, dtype=np.int32))
+        _buffer(self, "input_qparams", np.array([scale, zero_point], dtype=np.float32))
 
-    def _act(self) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if self.input_scale is None or self.input_zero_point is None:
-            return None, None
-        return self.input_scale.data, self.input_zero_point.data
+    def _op_settings(self) -> dict[str, Any]:
+        return {
+            "weight_range": self.weight_range,
+            "zero_point": None if self.zero_point is None else self.zero_point.data,
+            "act_bits": self.act_bits,
+            "act_qparams": None if self.input_qparams is None else self.input_qparams.data,
+            "accumulate": self.accumulate,
+        }
+
+    def _inputs(self, x: Tensor) -> list[Tensor]:
+        return [x, self.weight, self.scale, *([self.bias] if self.bias is not None else [])]
 
     def dequantized_weight(self) -> np.ndarray:
         """The float32 weight these integers stand for (for error measurements)."""
         shape = (-1,) + (1,) * (self.weight.ndim - 1)
         scale = self.scale.data.reshape(shape) if self.scale.ndim else self.scale.data
-        point = (
-            self.zero_point.data.reshape(shape) if self.zero_point.ndim else self.zero_point.data
-        )
-        return _dequantize(self.weight.data, scale.astype(np.float64), point.astype(np.int64))
+        point: Any = 0
+        if self.zero_point is not None:
+            zp = self.zero_point.data
+            point = zp.reshape(shape).astype(np.int64) if zp.ndim else zp.astype(np.int64)
+        return _dequantize(self.weight.data, scale.astype(np.float64), point)
 
     def _mode(self) -> str:
         kind = "per_channel" if self.scale.ndim else "per_tensor"
-        static = "static" if self.input_scale is not None else "dynamic"
+        kind += "_affine" if self.zero_point is not None else "_symmetric"
+        static = "static" if self.input_qparams is not None else "dynamic"
         return f"dtype={self.weight.dtype}, qscheme={kind}, {static}"
 
 
 class QuantizedLinear(_QuantizedModule):
     """A Linear layer with integer weights: ``weight`` (out, in) ``np.int8`` (or int16),
-    ``scale`` float32 and ``zero_point`` (per output channel (out,) or per tensor ()), ``bias``
-    float32 (out,). x (*, in) float -> (*, out) float32 through an exact integer matmul
-    (`QuantizedLinearOp`). Build with `QuantizedLinear.from_float(linear)`.
+    ``scale`` float32 per output channel (out,) or per tensor (), ``bias`` float32 (out,), and
+    ``zero_point`` for affine weights only. x (*, in) float -> (*, out) float32 through an
+    exact integer matmul (`QuantizedLinearOp`). Build with `QuantizedLinear.from_float(linear)`.
 
-    Memory: out*in bytes (int8) + 5*out (+ 4*out bias) instead of 4*out*in (+ 4*out).
+    Memory: out*in bytes (int8) + 4*out (scales) + 4*out (bias) instead of 4*(out*in + out).
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True) -> None:
@@ -524,10 +558,7 @@ class QuantizedLinear(_QuantizedModule):
             raise ValueError(
                 f"QuantizedLinear: expected input (*, {self.in_features}), got shape {x.shape}"
             )
-        scale, point = self._act()
-        op = QuantizedLinearOp(self.weight_range, self.act_bits, scale, point, self.accumulate)
-        inputs = [x, self.weight, self.scale, self.zero_point]
-        return apply(op, *inputs, *([self.bias] if self.bias is not None else []))
+        return apply(QuantizedLinearOp(**self._op_settings()), *self._inputs(x))
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, {self._mode()}"
@@ -536,47 +567,36 @@ class QuantizedLinear(_QuantizedModule):
 class QuantizedConv2dOp(_QuantizedOp):
     """Quantized 2-d convolution (groups 1) by im2col on the centred integer input and one
     exact integer GEMM per batch: x (N, C, H, W) float -> (N, O, Ho, Wo) float32. Padding
-    pads the *centred* input with 0, i.e. with the zero point: the quantized value of 0.0."""
+    pads the *centred* input with 0, i.e. with the zero point: the quantized value of 0.0.
+    Settings as `_QuantizedOp`'s, plus ``stride``, ``padding`` ((top, bottom), (left, right))
+    and ``dilation``."""
 
     def __init__(
         self,
         stride: tuple[int, int],
         padding: tuple[tuple[int, int], tuple[int, int]],
         dilation: tuple[int, int],
-        weight_range: tuple[int, int],
-        act_bits: int = 8,
-        act_scale: np.ndarray | None = None,
-        act_zero_point: np.ndarray | None = None,
-        accumulate: str = "auto",
+        **settings: Any,
     ) -> None:
+        super().__init__(**settings)
         self.stride, self.padding, self.dilation = stride, padding, dilation
-        self.weight_range, self.act_bits = weight_range, act_bits
-        self.act_scale, self.act_zero_point = act_scale, act_zero_point
-        self.accumulate = accumulate
 
     def forward(
-        self,
-        x: np.ndarray,
-        weight: np.ndarray,
-        scale: np.ndarray,
-        zero_point: np.ndarray,
-        bias: np.ndarray | None = None,
+        self, x: np.ndarray, weight: np.ndarray, scale: np.ndarray, bias: np.ndarray | None = None
     ) -> np.ndarray:
         n, _, h, w = x.shape
         out_channels, _, kh, kw = weight.shape
-        act_max = 2**self.act_bits - 1
-        qx, sx, _ = _activation_qparams(x, self.act_scale, self.act_zero_point, act_max)
+        qx, sx = self._activations(x)
         ho = output_size(h, sum(self.padding[0]), kh, self.stride[0], self.dilation[0])
         wo = output_size(w, sum(self.padding[1]), kw, self.stride[1], self.dilation[1])
         cols = im2col(pad2d(qx, self.padding), (kh, kw), self.stride, self.dilation, 1, (ho, wo))
-        # the weight's rows in the column order (i, j, c), centred on the zero points
-        centred = weight.astype(np.int32) - zero_point.astype(np.int32).reshape(-1, 1, 1, 1)
+        centred, widest = self._centred_weight(weight)
+        # the weight's rows in the column order (i, j, c)
         matrix = centred.transpose(0, 2, 3, 1).reshape(out_channels, -1)
-        low, high = self.weight_range
-        widest = max(high - int(zero_point.min()), int(zero_point.max()) - low)
-        bound = matrix.shape[1] * act_max * widest
+        bound = matrix.shape[1] * (2**self.act_bits - 1) * widest
         acc = integer_matmul(matrix, cols[:, 0], bound, self.accumulate)  # (N, O, Ho*Wo)
-        rescale = (sx * scale.astype(np.float64)).reshape(-1, 1) if scale.ndim else sx * scale
+        rescale = sx * scale.astype(np.float64)
+        rescale = rescale.reshape(-1, 1) if scale.ndim else rescale
         out = (acc * rescale).astype(np.float32).reshape(n, out_channels, ho, wo)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
@@ -620,19 +640,8 @@ class QuantizedConv2d(_QuantizedModule):
             raise ValueError(
                 f"QuantizedConv2d: expected input (N, {self.in_channels}, H, W), got {x.shape}"
             )
-        scale, point = self._act()
-        op = QuantizedConv2dOp(
-            self.stride,
-            self.padding,
-            self.dilation,
-            self.weight_range,
-            self.act_bits,
-            scale,
-            point,
-            self.accumulate,
-        )
-        inputs = [x, self.weight, self.scale, self.zero_point]
-        return apply(op, *inputs, *([self.bias] if self.bias is not None else []))
+        op = QuantizedConv2dOp(self.stride, self.padding, self.dilation, **self._op_settings())
+        return apply(op, *self._inputs(x))
 
     def extra_repr(self) -> str:
         return (
