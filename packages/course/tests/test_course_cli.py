@@ -115,7 +115,7 @@ def test_reference_swaps_a_module_and_back(course, tmp_path, monkeypatch, capsys
 def test_grade_isolates_modules_and_zeroes_syntax_errors(course, tmp_path, monkeypatch, capsys):
     workspace = _init(course, tmp_path / "ws", monkeypatch)
     _solve(workspace, course, "02", "04")  # 03 stays a skeleton
-    assert cli.main(["grade", str(workspace), "--jobs", "2"]) == 0
+    assert cli.main(["grade", str(workspace), "--jobs", "2", "--reference", str(course)]) == 0
     out = _text(capsys)
     assert f"wrote {workspace / 'grades.json'}" in out
     assert "03 layers 0/2 0% test_fake_layers.py::test_double: NotImplementedError" in out
@@ -132,7 +132,8 @@ def test_grade_isolates_modules_and_zeroes_syntax_errors(course, tmp_path, monke
     broken = workspace / "packages/04-activations/src/tinytorch/activations/__init__.py"
     broken.write_text(broken.read_text().replace("def relu(x):", "def relu(x)"))
     output = tmp_path / "out.json"
-    assert cli.main(["grade", str(workspace), "--modules", "04", "--output", str(output)]) == 0
+    argv = ["grade", str(workspace), "--modules", "04", "--output", str(output)]
+    assert cli.main([*argv, "--reference", str(course)]) == 0
     entry = json.loads(output.read_text())["modules"]["04"]
     assert (entry["passed"], entry["total"]) == (0, 2)
     assert entry["error"] == (
@@ -148,7 +149,9 @@ def test_grade_uses_the_reference_tests_and_the_backup(course, tmp_path, monkeyp
     (workspace / "packages/02-tensor/tests/test_fake_tensor.py").write_text("")  # no tests: no gain
     (workspace / "packages/03-layers/tests/test_fake_layers.py").unlink()
     assert cli.main(["reference", "03"]) == 0  # graded with the student's own 03 from backup/
-    assert cli.main(["grade", str(workspace), "--modules", "02-03"]) == 0
+    assert (
+        cli.main(["grade", str(workspace), "--modules", "02-03", "--reference", str(course)]) == 0
+    )
     grades = json.loads((workspace / "grades.json").read_text())["modules"]
     assert (grades["02"]["passed"], grades["02"]["total"]) == (3, 3)
     assert (grades["03"]["passed"], grades["03"]["total"]) == (0, 2)

@@ -2,6 +2,7 @@
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -161,7 +162,8 @@ def test_wheels_as_the_reference(course, tmp_path):
     dist = tmp_path / "dist"
     _wheel(dist, course, "layers", "03", "0.0.9")
     _wheel(dist, course, "layers", "03")
-    workspace = create_workspace(tmp_path / "ws", course, wheels=dist)
+    workspace = create_workspace(tmp_path / "ws", course)
+    shutil.copytree(dist, workspace.root / "wheels")  # what an instructor hands out later
     assert sorted(p.name for p in (workspace.root / "wheels").iterdir()) == [
         "tinytorch_layers-0.0.9-py3-none-any.whl",
         "tinytorch_layers-0.1.0-py3-none-any.whl",
@@ -241,3 +243,17 @@ def test_a_module_without_fences_is_never_assigned(course, tmp_path):
 
 def strip_fence_markers(source: str) -> str:
     return "".join(line for line in source.splitlines(keepends=True) if "SOLUTION" not in line)
+
+
+def test_wheels_ship_only_the_modules_the_student_does_not_write(course, tmp_path):
+    """Exploit: ``--wheels dist/`` used to copy every wheel, the solutions of the assigned
+    modules included; a student unzipped ``tinytorch_layers-*.whl`` and handed it in."""
+    dist = tmp_path / "dist"
+    for name, number in (("tensor", "02"), ("layers", "03"), ("activations", "04")):
+        _wheel(dist, course, name, number)
+    assigned = select_modules("02-03", discover_modules(course))
+    workspace = create_workspace(tmp_path / "ws", course, assigned, wheels=dist)
+    shipped = sorted(p.name for p in (workspace.root / "wheels").iterdir())
+    assert shipped == ["tinytorch_activations-0.1.0-py3-none-any.whl"]
+    with pytest.raises(WorkspaceError, match="has no reference version of tinytorch-layers"):
+        use_reference(workspace, "03", WheelReference(workspace.root / "wheels"))

@@ -9,7 +9,13 @@ TinyTorch is imported first. It reads ``$TINYTORCH_CHILD`` (JSON):
 - ``mode``: ``"pytest"`` (``argv`` are pytest's arguments; a JSON report of every test goes to
   ``report``) or ``"run"`` (``argv[0]`` is a script, run as ``__main__``);
 - ``shrink``: false to skip hypothesis's search for the smallest failing example (it can take
-  seconds per failing test, and a skeleton fails hundreds of them).
+  seconds per failing test, and a skeleton fails hundreds of them);
+- ``limits``: ``{"memory_bytes": ..., "cpu_seconds": ...}`` set with ``resource.setrlimit``
+  before anything else runs (grading: student code never runs without them).
+
+The report is written one JSON line per event as it happens (``collected`` with the node ids,
+then one line per test outcome), so a run killed at its time limit still reports the tests that
+finished before.
 """
 
 import importlib.machinery
@@ -19,7 +25,15 @@ import runpy
 import sys
 import types
 
-config = json.loads(os.environ["TINYTORCH_CHILD"])
+config = json.loads(os.environ.pop("TINYTORCH_CHILD"))
+limits = config.get("limits") or {}
+if limits:
+    import resource
+
+    for name, key in (("RLIMIT_AS", "memory_bytes"), ("RLIMIT_CPU", "cpu_seconds")):
+        if limits.get(key) and hasattr(resource, name):
+            value = int(limits[key])
+            resource.setrlimit(getattr(resource, name), (value, value))
 spec = importlib.machinery.ModuleSpec("tinytorch", None, is_package=True)
 spec.submodule_search_locations = list(config["namespace"])
 namespace = types.ModuleType("tinytorch")
@@ -48,18 +62,24 @@ def _message(report):
 
 
 class Reporter:
-    """Collects one outcome per test (and per collection error) for the JSON report."""
+    """Writes one JSON line per event: the collected node ids, then each test's outcome (and
+    each collection error) as soon as it is known."""
 
-    def __init__(self):
+    def __init__(self, path):
+        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 -- open for the session
         self.tests = {}
-        self.collected = 0
+
+    def _write(self, entry):
+        self.file.write(json.dumps(entry) + "\n")
+        self.file.flush()
 
     def pytest_collection_finish(self, session):
-        self.collected = len(session.items)
+        self._write({"collected": [item.nodeid for item in session.items]})
 
     def pytest_collectreport(self, report):
         if report.failed:
-            self.tests[report.nodeid or "collection"] = ["error", _message(report)]
+            self._write({"test": report.nodeid or "collection", "outcome": "error",
+                         "message": _message(report)})  # fmt: skip
 
     def pytest_runtest_logreport(self, report):
         outcome, message = self.tests.get(report.nodeid, ["passed", ""])
@@ -68,20 +88,20 @@ class Reporter:
             message = _message(report)
         elif report.skipped and outcome == "passed":
             outcome = "skipped"
+            message = _message(report)
         self.tests[report.nodeid] = [outcome, message]
+        if report.when == "teardown":
+            self._write({"test": report.nodeid, "outcome": outcome, "message": message})
 
     def pytest_sessionfinish(self, session, exitstatus):
-        with open(config["report"], "w", encoding="utf-8") as file:
-            json.dump(
-                {"exitstatus": int(exitstatus), "collected": self.collected, "tests": self.tests},
-                file,
-            )
+        self._write({"exitstatus": int(exitstatus)})
+        self.file.close()
 
 
 if config["mode"] == "pytest":
     import pytest
 
-    sys.exit(pytest.main(list(config["argv"]), plugins=[Reporter()]))
+    sys.exit(pytest.main(list(config["argv"]), plugins=[Reporter(config["report"])]))
 else:
     sys.argv = list(config["argv"])
     runpy.run_path(sys.argv[0], run_name="__main__")

@@ -42,6 +42,7 @@ from tinytorch.course.layout import (
 )
 from tinytorch.course.testrun import TestResult, run_script, run_tests
 from tinytorch.course.workspace import (
+    RepoReference,
     Workspace,
     WorkspaceError,
     create_workspace,
@@ -453,27 +454,50 @@ def _grade_row(grade: ModuleGrade) -> list[str]:
     ]
 
 
+def grading_reference(path: str | None) -> RepoReference:
+    """The reference to grade against, from the instructor's side only: ``--reference REPO``,
+    else the repository at or above the current directory, else the checkout this package was
+    installed from. Never the workspace's ``workspace.json``. A repository: its tests are the
+    instructor's (wheels hold none)."""
+    folder = Path(path).resolve() if path else default_repository()
+    if folder is None or not discover_modules(folder):
+        raise WorkspaceError(
+            f"{folder or 'no repository here'}: grading needs the TinyTorch repository (its "
+            f"tests and reference code): pass --reference REPO"
+        )
+    if (folder / WORKSPACE_FILE).is_file():
+        raise WorkspaceError(f"{folder} is a student workspace, not the reference repository")
+    return RepoReference(folder)
+
+
 def cmd_grade(args: argparse.Namespace, console: Console) -> int:
-    """``tinytorch grade DIR``: grade every assigned module; grades.json and a table."""
+    """``tinytorch grade DIR``: grade the roster's modules; grades.json and a table."""
     try:
         workspace = Workspace.load(args.dir)
-        chosen = workspace.assigned()
+        reference = grading_reference(args.reference)
+        available = discover_modules(reference.root)
         if args.modules:
-            chosen = [m for m in select_modules(args.modules, workspace.modules) if m in chosen]
-        reference = resolve_reference(
-            workspace, args.reference, args.index_url, [default_repository()], for_grading=True
-        )
+            chosen = select_modules(args.modules, available)
+        else:  # every module a student can write: the ones with fences
+            chosen = [m for m in available if module_fences(m)]
     except (ValueError, WorkspaceError) as error:
         console.print(f"[red]{error}")
         return USAGE
+    memory = args.memory_limit or None
     console.print(f"grading {len(chosen)} modules of {workspace.root}")
     console.print(f"against the {reference.description}")
+    console.print(
+        f"limits per module: {args.timeout:.0f} s, "
+        f"{f'{memory} MiB of memory' if memory else 'no memory limit'}"
+    )
     grades = grade_workspace(
         workspace,
         reference,
         chosen,
+        available,
         jobs=args.jobs,
         timeout=args.timeout,
+        memory_mib=memory,
         on_done=lambda g: console.print(f"  {g.number} {g.name}: {g.passed}/{g.total}"),
     )
     report = grades_report(grades, workspace, reference)
@@ -495,16 +519,26 @@ def cmd_grade(args: argparse.Namespace, console: Console) -> int:
 
 def _grade_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", help="the student's workspace")
-    parser.add_argument("--modules", help="grade only these, e.g. 03-05 (default: all assigned)")
     parser.add_argument(
-        "--reference", metavar="PATH", help="a repository or a folder of wheels (default: the "
-        "repository here, else the one the workspace was made from)"
+        "--modules",
+        help="the roster: modules to grade, e.g. 02-06 (default: every module of the reference "
+        "that has fences); never read from the workspace",
+    )
+    parser.add_argument(
+        "--reference", metavar="REPO", help="the TinyTorch repository holding the reference "
+        "code and tests (default: the repository here, else the one this tool came from)"
     )  # fmt: skip
-    parser.add_argument("--index-url", help="a package index serving the reference wheels")
     parser.add_argument("--output", metavar="FILE", help="where to write grades.json")
     parser.add_argument("--jobs", type=int, default=None, help="modules graded at once")
     parser.add_argument(
         "--timeout", type=float, default=300, help="seconds allowed for one module's tests"
+    )
+    parser.add_argument(
+        "--memory-limit",
+        type=int,
+        default=4096,
+        metavar="MIB",
+        help="memory (address space) allowed for one module's tests, MiB (0: no limit)",
     )
 
 

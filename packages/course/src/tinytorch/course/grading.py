@@ -1,16 +1,37 @@
-"""Grading a student workspace: each assigned module on its own, on top of the reference.
+"""Grading a student workspace: each module on its own, on top of the reference.
 
-Module N is graded with the student's version of N and the reference versions of every module
-before it, so a broken module 03 costs the tests of 03 and nothing else. The tests are the
-reference's (a repository checkout), so a student who edits or deletes tests gains nothing; with
-only reference wheels the workspace's copies are used. Modules are graded in parallel, one pytest
-process each. A module that does not compile gets zero, with the file and line of the error.
+The trust boundary: everything in the workspace is the student's, so nothing there decides the
+grade but the code of the module graded.
+
+- **Roster and reference from the instructor.** The modules graded and the reference come from
+  the instructor's command line (``tinytorch grade DIR --modules 02-06 --reference REPO``),
+  never from ``workspace.json``, which the student can edit.
+- **The reference's tests and count.** Module N's tests are the reference's, and the denominator
+  is the number of tests pytest collects from them on the reference. A test that is skipped,
+  errors, times out or never runs (the process died, a collection error, ``pytest.exit``) counts
+  as failed: only a reference test id reported ``passed`` scores.
+- **Exactly the student's module N.** The run sees ``tinytorch/<N's name>`` from the student's
+  ``src`` (``backup/`` while swapped for the reference) and the reference versions of modules
+  1..N-1, nothing else: other folders under the student's ``src/`` (a ``tinytorch/setup`` with an
+  ``assert_close`` that never fails) are not copied.
+- **Contained.** Each module runs in a temporary copy (its tests, the reference code, the
+  student's module), in a child process of its own with a memory limit and a CPU-time limit
+  (``resource.setrlimit``) and a wall-clock limit; a limit hit is reported as such, and the tests
+  that finished before it still count.
+
+A module that does not compile gets zero, with the file and line of the error. Modules are graded
+in parallel, one process each.
+
+What this does not stop: the student's code runs inside the pytest process it is tested by, so
+code written to tamper with pytest itself (its report hooks, its results file) is not contained;
+read the code of a surprising grade.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,25 +41,37 @@ from pathlib import Path
 
 from tinytorch.course.__about__ import __version__
 from tinytorch.course.layout import ModulePackage
-from tinytorch.course.testrun import Failure, TestResult, run_tests
-from tinytorch.course.workspace import Reference, RepoReference, Workspace, WorkspaceError
+from tinytorch.course.testrun import Failure, Limits, TestResult, run_tests
+from tinytorch.course.workspace import COPY_IGNORE, Reference, Workspace, WorkspaceError
 
-__all__ = ["ModuleGrade", "compile_errors", "grade_workspace", "grades_report", "write_grades"]
+__all__ = [
+    "Limits",
+    "ModuleGrade",
+    "compile_errors",
+    "grade_workspace",
+    "grades_report",
+    "student_src",
+    "write_grades",
+]
+
+SKIPPED = "skipped (a skipped test counts as failed)"
+NOT_RUN = "not run (the run stopped, or the test was not collected): counts as failed"
 
 
 @dataclass(frozen=True)
 class ModuleGrade:
-    """The grade of one module: tests passed out of the module's tests."""
+    """The grade of one module: reference tests passed out of the reference's test count."""
 
     number: str
     name: str
     passed: int
     total: int
     failures: tuple[Failure, ...] = ()
-    error: str | None = None  # why the module got no tests run (syntax error, timeout, ...)
+    error: str | None = None  # why the run was cut short (syntax error, a limit, a crash)
     seconds: float = 0.0
     skipped: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    limit: str | None = None  # "time" or "memory" when the run hit a limit
 
     @property
     def score(self) -> float:
@@ -67,79 +100,139 @@ def compile_errors(src: Path, relative_to: Path) -> str | None:
     return None
 
 
+def student_src(workspace: Workspace, module: ModulePackage) -> Path | None:
+    """The student's own ``tinytorch/<name>`` folder of ``module``: from ``backup/`` while the
+    reference version is swapped in (``tinytorch reference NN``), else from ``src/``. Decided
+    from the folders, not from ``workspace.json``."""
+    backup = workspace.backup(module) / "tinytorch" / module.name
+    if backup.is_dir():
+        return backup
+    own = workspace.root / "packages" / module.folder.name / "src" / "tinytorch" / module.name
+    return own if own.is_dir() else None
+
+
 @dataclass
 class _Plan:
     workspace: Workspace
     reference: Reference
     scratch: Path
     timeout: float
+    limits: Limits
+    modules: Sequence[ModulePackage]  # the reference's modules
     reference_src: dict[str, Path] = field(default_factory=dict)
+    expected: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def reference_namespace(self, module: ModulePackage, below: bool) -> list[Path]:
-        """The reference ``src/tinytorch`` folders of the modules before ``module`` (and of
-        ``module`` itself unless ``below``)."""
-        folders = []
-        for other in self.workspace.modules:
-            if other.number < module.number or (other.number == module.number and not below):
-                if other.number not in self.reference_src:
-                    src = self.reference.src(other, self.scratch)
-                    if src is None:
-                        raise WorkspaceError(
-                            f"the {self.reference.description} has no reference version of "
-                            f"{other.distribution}, which grading module {module.label} needs"
-                        )
-                    self.reference_src[other.number] = src
-                folders.append(self.reference_src[other.number] / "tinytorch")
-        return folders
+    def source(self, module: ModulePackage) -> Path:
+        """The reference ``tinytorch/<name>`` folder of ``module`` (unpacked once)."""
+        if module.number not in self.reference_src:
+            src = self.reference.src(module, self.scratch / "unpacked")
+            if src is None or not (src / "tinytorch" / module.name).is_dir():
+                raise WorkspaceError(
+                    f"the {self.reference.description} has no reference version of "
+                    f"{module.distribution}, which grading needs"
+                )
+            self.reference_src[module.number] = src / "tinytorch" / module.name
+        return self.reference_src[module.number]
 
-    def tests_and_root(self, module: ModulePackage) -> tuple[Path, Path, tuple[str, ...]]:
+    def tests(self, module: ModulePackage) -> Path:
         tests = self.reference.tests(module)
-        if tests is not None and isinstance(self.reference, RepoReference):
-            return tests, self.reference.root, ()
-        note = "graded with the workspace's copy of the tests (the reference has none)"
-        return module.tests, self.workspace.root, (note,)
+        if tests is None:
+            raise WorkspaceError(
+                f"the {self.reference.description} has no tests of {module.distribution}: "
+                f"grade against a repository checkout (--reference REPO), whose tests are the "
+                f"instructor's"
+            )
+        return tests
 
+    def sandbox(self, module: ModulePackage, own: Path | None, tag: str) -> tuple[Path, list[Path]]:
+        """A fresh folder holding a copy of the tests (under ``root/``, with the reference's
+        ``pyproject.toml``), the reference modules before ``module``, and ``own`` (the
+        student's ``tinytorch/<name>``, or the reference's when None); returns the folder and
+        the namespace."""
+        box = Path(tempfile.mkdtemp(prefix=f"{module.number}-{tag}-", dir=self.scratch))
+        tests = self.tests(module)
+        root = box / "root"
+        shutil.copytree(tests, root / "packages" / module.folder.name / "tests", ignore=COPY_IGNORE)
+        config = getattr(self.reference, "root", None)
+        if config is not None and (Path(config) / "pyproject.toml").is_file():
+            shutil.copy2(Path(config) / "pyproject.toml", root / "pyproject.toml")
+        namespace = []
+        for number, src in [("student", own or self.source(module))] + [
+            (m.number, self.source(m)) for m in self.modules if m.number < module.number
+        ]:
+            target = box / number / "tinytorch" / src.name
+            shutil.copytree(src, target, ignore=COPY_IGNORE)
+            namespace.append(target.parent)
+        return box, namespace
 
-def _expected_tests(plan: _Plan, module: ModulePackage, tests: Path, root: Path) -> int:
-    namespace = plan.reference_namespace(module, below=False)
-    run = run_tests(namespace, [tests], rootdir=root, args=["--collect-only"], timeout=plan.timeout)
-    return run.collected
+    def run(self, module: ModulePackage, own: Path | None, args: Sequence[str]) -> TestResult:
+        box, namespace = self.sandbox(module, own, "student" if own else "reference")
+        try:
+            return run_tests(
+                namespace,
+                [box / "root" / "packages" / module.folder.name / "tests"],
+                rootdir=box / "root",
+                cwd=box,
+                args=args,
+                timeout=self.timeout,
+                limits=self.limits,
+            )
+        finally:
+            shutil.rmtree(box, ignore_errors=True)
+
+    def expected_tests(self, module: ModulePackage) -> tuple[str, ...]:
+        """The node ids pytest collects from the reference tests on the reference code."""
+        if module.number not in self.expected:
+            result = self.run(module, None, ["--collect-only"])
+            if not result.collected_ids:
+                raise WorkspaceError(
+                    f"the reference tests of {module.label} collect no tests on the reference "
+                    f"({result.error or result.summary()})"
+                )
+            self.expected[module.number] = result.collected_ids
+        return self.expected[module.number]
 
 
 def _grade(plan: _Plan, module: ModulePackage) -> ModuleGrade:
-    tests, root, notes = plan.tests_and_root(module)
-    own = plan.workspace.own_src(module)
-    earlier = plan.reference_namespace(module, below=True)
+    expected = plan.expected_tests(module)
+    total = len(expected)
+    own = student_src(plan.workspace, module)
     problem: str | None
     if own is None:
-        problem = "no version of the student's own (replaced by the reference, no backup)"
+        problem = f"no tinytorch/{module.name} of the student's (in src/ or backup/)"
     else:
         problem = compile_errors(own, plan.workspace.root)
     if problem is not None:
-        total = _expected_tests(plan, module, tests, root)
-        return ModuleGrade(module.number, module.name, 0, total, error=problem, notes=notes)
-    assert own is not None
-    result: TestResult = run_tests(
-        [own / "tinytorch", *earlier],
-        [tests],
-        rootdir=root,
-        args=["--continue-on-collection-errors"],
-        timeout=plan.timeout,
-    )
-    total = result.total
-    collection_failed = any("::" not in f.test for f in result.failures)
-    if result.error is not None or collection_failed:
-        total = max(total, _expected_tests(plan, module, tests, root))
+        return ModuleGrade(module.number, module.name, 0, total, error=problem)
+    result = plan.run(module, own, ["--continue-on-collection-errors"])
+    passed = sum(result.outcomes.get(node) == "passed" for node in expected)
+    failures = []
+    for node in expected:
+        outcome = result.outcomes.get(node)
+        if outcome == "passed":
+            continue
+        if outcome == "skipped":
+            message = f"{SKIPPED}: {result.messages.get(node, '')}".rstrip(": ")
+        elif outcome is None:
+            message = NOT_RUN if result.limit is None else f"not run: {result.error}"
+        else:
+            message = result.messages.get(node, "")
+        failures.append(Failure(node, message))
+    failures += [f for f in result.failures if f.test not in set(expected)]  # collection errors
+    notes = []
+    if result.limit == "memory" and result.error is None:
+        notes.append(f"memory limit of {plan.limits.memory_mib} MiB reached (MemoryError)")
     return ModuleGrade(
         module.number,
         module.name,
-        result.passed,
+        passed,
         total,
-        failures=result.failures,
+        failures=tuple(failures),
         error=result.error,
         seconds=result.seconds,
-        skipped=result.skipped,
-        notes=notes,
+        skipped=sum(result.outcomes.get(node) == "skipped" for node in expected),
+        notes=tuple(notes),
+        limit=result.limit,
     )
 
 
@@ -153,21 +246,29 @@ def _usable_cores() -> int:
 def grade_workspace(
     workspace: Workspace,
     reference: Reference,
-    modules: Sequence[ModulePackage] | None = None,
+    modules: Sequence[ModulePackage],
+    reference_modules: Sequence[ModulePackage],
     jobs: int | None = None,
     timeout: float = 300,
+    memory_mib: int | None = 4096,
     on_done: Callable[[ModuleGrade], object] | None = None,
 ) -> list[ModuleGrade]:
-    """Grade ``modules`` (default: every assigned module) of ``workspace``; see the module doc.
+    """Grade ``modules`` (the instructor's roster, modules of the reference) of ``workspace``;
+    see the module doc.
 
-    ``jobs``: modules graded at once (default: the usable CPU cores). ``timeout``: seconds for
-    one module's tests. ``on_done`` is called with each grade as it is ready.
+    ``reference_modules``: every module of the reference (they decide what "modules 1..N-1"
+    are). ``jobs``: modules graded at once (default: the usable CPU cores).
+    ``timeout``: wall-clock seconds for one module's tests (also its CPU-time limit per core);
+    ``memory_mib``: its address-space limit (None: none). ``on_done`` is called with each grade.
     """
-    chosen = list(modules) if modules is not None else workspace.assigned()
+    chosen = list(modules)
     with tempfile.TemporaryDirectory(prefix="tinytorch-grade-") as scratch:
-        plan = _Plan(workspace, reference, Path(scratch), timeout)
+        limits = Limits(seconds=timeout, memory_mib=memory_mib)
+        plan = _Plan(workspace, reference, Path(scratch), timeout, limits, reference_modules)
         for module in chosen:  # unpack every reference up front (not thread-safe)
-            plan.reference_namespace(module, below=False)
+            for other in reference_modules:
+                if other.number <= module.number:
+                    plan.source(other)
 
         def grade(module: ModulePackage) -> ModuleGrade:
             result = _grade(plan, module)

@@ -11,7 +11,8 @@
       packages/NN-name/     every module: assigned ones with the solutions replaced by
                             NotImplementedError stubs, the others as reference versions
       milestones/           the end-to-end runs
-      wheels/               reference wheels, when the instructor passed --wheels
+      wheels/               reference wheels, when the instructor passed --wheels: only of the
+                            modules the student does not write
 
 ``use_reference(workspace, "06", reference)`` moves the student's ``src`` into
 ``backup/06-autograd/src`` and puts the reference version in its place; ``undo_reference``
@@ -307,7 +308,8 @@ def create_workspace(
     ``assigned``: the modules the student writes (default: every module of ``source``); their
     fenced solutions are replaced by stubs. Every other module, and an assigned one without
     fences (nothing to write), is copied as its reference version. ``wheels``: a folder of
-    reference wheels to copy into ``dest/wheels``; ``index_url``: an index to fetch reference
+    reference wheels to copy into ``dest/wheels``, except the wheels of the modules the student
+    writes (they hold the solutions); ``index_url``: an index to fetch reference
     wheels from. ``dest`` must not exist or be empty.
     """
     dest, source = Path(dest).resolve(), Path(source).resolve()
@@ -348,9 +350,16 @@ def create_workspace(
         found = sorted(Path(wheels).glob("tinytorch*.whl"))
         if not found:
             raise WorkspaceError(f"{wheels} holds no tinytorch wheels; run `nox -s build`")
+        # Never ship the solutions: no wheel of a module the student writes.
+        writing = {
+            _wheel_name(m.distribution) + "-"
+            for m in modules
+            if data["modules"][m.number]["assigned"]
+        }
         (dest / "wheels").mkdir()
         for wheel in found:
-            shutil.copy2(wheel, dest / "wheels" / wheel.name)
+            if not any(wheel.name.startswith(prefix) for prefix in writing):
+                shutil.copy2(wheel, dest / "wheels" / wheel.name)
     students = {n for n, state in data["modules"].items() if state["assigned"]}
     names = {"modules_table": _module_table(modules, students)}
     first = next((m for m in modules if m.number in students), modules[0])
