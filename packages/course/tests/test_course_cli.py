@@ -41,7 +41,7 @@ def test_student_init_and_test_of_a_skeleton(course, tmp_path, monkeypatch, caps
     assert cli.main(["test", "03"]) == 1
     out = _text(capsys)
     assert "module 03 layers: 0 passed, 2 failed (of 2)" in out
-    assert "2 of the failures are NotImplementedError: code still to write" in out
+    assert "2 of the failures are NotImplementedErrors: code still to write" in out
     assert "first failure: packages/03-layers/tests/test_fake_layers.py::test_double" in out
     assert "NotImplementedError: layers: Doubler.__call__ - see the HINT above" in out
     _solve(workspace, course, "02")
@@ -185,3 +185,48 @@ def test_course_commands_require_their_arguments(argv, capsys):
     with pytest.raises(SystemExit) as err:
         cli.main(argv)
     assert err.value.code == 2
+
+
+def test_test_output_paths_grammar_and_k(course, tmp_path, monkeypatch, capfd):
+    """Newcomer findings: -v output re-wrapped at 80 columns, traceback paths relative to
+    .tinytorch/, "1 of the failures are", -k without a match."""
+    workspace = _init(course, tmp_path / "ws", monkeypatch, "--modules", "03")
+    assert ".tinytorch/" in (workspace / ".gitignore").read_text().splitlines()
+    monkeypatch.setenv("COLUMNS", "80")
+    capfd.readouterr()
+    assert cli.main(["test", "03", "-k", "negative", "-v"]) == 1
+    out = capfd.readouterr().out
+    lines = out.splitlines()
+    node = "packages/03-layers/tests/test_fake_layers.py::test_double_negative"
+    assert any(node in line for line in lines), out  # one piece, never broken across lines
+    assert "packages/03-layers/src/tinytorch/layers/core.py:" in out and "../" not in out
+    assert "1 of the failures is a NotImplementedError: code still to write" in out
+    assert cli.main(["test", "03", "-k", "nothing_like_this"]) == 1
+    out = " ".join(capfd.readouterr().out.split())
+    assert "no test of module 03 layers matches -k 'nothing_like_this'" in out
+    assert "first failure" not in out and "-x -v" not in out
+
+
+def test_run_a_locked_milestone_and_status_of_reference_modules(
+    course, tmp_path, monkeypatch, capfd
+):
+    """Newcomer findings: `tinytorch run` on a locked milestone printed a raw traceback;
+    `status` asked for the tests of reference modules before anything unlocked."""
+    workspace = _init(course, tmp_path / "ws", monkeypatch, "--modules", "03")
+    capfd.readouterr()
+    assert cli.main(["status"]) == 0
+    out = _text(capfd)
+    assert "02 tensor reference reference: counts as passing" in out
+    assert "m01_double locked: needs 03 layers passing" in out
+    assert cli.main(["run", "milestones/m01_double.py"]) == 1
+    out = _text(capfd)
+    assert "m01_double is locked: needs 03 layers passing" in out
+    assert cli.main(["run", "--force", "milestones/m01_double.py"]) == 1
+    captured = capfd.readouterr()
+    assert "NotImplementedError: layers: Doubler.__call__ - see the HINT above" in captured.err
+    assert "Traceback" not in captured.err
+    assert "packages/03-layers/src/tinytorch/layers/core.py" in captured.err
+    _solve(workspace, course, "03")
+    assert cli.main(["test", "03"]) == 0
+    assert cli.main(["run", "milestones/m01_double.py"]) == 0
+    assert "milestone 01: 42" in capfd.readouterr().out

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import sys
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -30,6 +32,7 @@ from tinytorch.course.grading import ModuleGrade, grade_workspace, grades_report
 from tinytorch.course.layout import (
     STATE_DIR,
     WORKSPACE_FILE,
+    Milestone,
     ModulePackage,
     discover_milestones,
     discover_modules,
@@ -96,13 +99,22 @@ def test_module(
     namespace = module_namespace(modules, module)
     state = root / STATE_DIR
     state.mkdir(exist_ok=True)
+    here = Path.cwd().resolve()
+    inside = here == root.resolve() or root.resolve() in here.parents
+    # pytest prints traceback paths relative to where it runs: where the student stands (inside
+    # the course folder), so they open from there; hypothesis keeps its examples in .tinytorch/.
+    env = {
+        "HYPOTHESIS_STORAGE_DIRECTORY": str(state / "hypothesis"),
+        "COLUMNS": str(max(shutil.get_terminal_size((120, 24)).columns, 80)),
+    }
     result = run_tests(
         namespace,
         [module.tests],
         rootdir=root,
-        cwd=state,
+        cwd=here if inside else root,
         args=["--continue-on-collection-errors", *args],
         details=details,
+        env=env,
     )
     if record and not args:
         folders = [p.parent for p in namespace] + [module.tests]
@@ -185,11 +197,10 @@ def _print_result(console: Console, module: ModulePackage, result: TestResult) -
         )
         return
     console.print(f"[red]{head} {result.summary()}[/] ({result.seconds:.1f} s)")
-    if result.not_implemented:
-        console.print(
-            f"  {result.not_implemented} of the failures are NotImplementedError: code still "
-            f"to write"
-        )
+    stubs = result.not_implemented
+    if stubs:
+        are = "is a NotImplementedError" if stubs == 1 else "are NotImplementedErrors"
+        console.print(f"  {stubs} of the failures {are}: code still to write")
     if result.failures:
         first = result.failures[0]
         console.print(f"  first failure: {first.test}")
@@ -208,8 +219,18 @@ def cmd_test(args: argparse.Namespace, console: Console) -> int:
     extra = (["-k", args.k] if args.k else []) + (["-x"] if args.exitfirst else [])
     console.print(f"running the tests of module {module.label} ...")
     result = test_module(root, module, extra, details=args.verbose)
-    if args.verbose:
-        console.print(result.output, markup=False, highlight=False)
+    if args.verbose:  # as pytest wrote it: never re-wrapped (a test id stays on one line)
+        sys.stdout.write(result.output if result.output.endswith("\n") else result.output + "\n")
+        sys.stdout.flush()
+    if args.k and result.returncode == 5 and not result.outcomes:
+        tests = module.tests.relative_to(root)
+        console.print(
+            f"[yellow]no test of module {module.label} matches -k {args.k!r}[/]: -k selects "
+            f"tests whose name contains the text (e.g. -k forward); the names are the "
+            f"`def test_...` in {tests}/",
+            soft_wrap=True,
+        )
+        return 1
     _print_result(console, module, result)
     if not result.ok and not args.verbose:
         console.print(
@@ -284,6 +305,48 @@ def _test_cell(entry: dict | None, current: bool) -> tuple[str, bool]:
     return text, bool(entry["ok"])
 
 
+def _code_of(workspace: Workspace | None, module: ModulePackage) -> tuple[str, bool]:
+    """The ``code`` cell of ``status`` and whether the code is the student's own."""
+    if workspace is None:
+        return "repository", False
+    state = workspace.state(module)
+    if state.get("mode") == "student":
+        return "[bold]yours", True
+    if state.get("assigned"):
+        return "reference (yours is in backup/)", False
+    return "[dim]reference", False
+
+
+def module_progress(root: Path) -> tuple[list[ModulePackage], dict[str, tuple[str, str]]]:
+    """Each module of the course folder ``root``: (its ``tests`` cell, why it is not passing --
+    ``""`` when it is). Reference code (every module of the repository, and the modules of a
+    workspace the student does not write or has swapped out) counts as passing: only the
+    student's own modules need their tests run."""
+    modules = discover_modules(root)
+    workspace = Workspace.load(root) if (root / WORKSPACE_FILE).is_file() else None
+    results = load_results(root)
+    progress = {}
+    for module in modules:
+        _, own = _code_of(workspace, module)
+        entry = results.get(module.number)
+        if entry is not None:
+            current = _current(root, modules, module) == entry["fingerprint"]
+            cell, ok = _test_cell(entry, current)
+        else:
+            cell, ok = _test_cell(None, True)
+        if not own and not ok:
+            cell, ok = "[dim]reference: counts as passing", True
+        progress[module.name] = (cell, "" if ok else module.label)
+    return modules, progress
+
+
+def locked_by(milestone: Milestone, progress: dict[str, tuple[str, str]]) -> list[str]:
+    """The modules that keep ``milestone`` locked (``["03 layers"]``), none when unlocked."""
+    missing = [progress[name][1] if name in progress else f"{name} (not here)" for name in
+               milestone.requires]  # fmt: skip
+    return [m for m in missing if m]
+
+
 def cmd_status(args: argparse.Namespace, console: Console) -> int:
     """Per module: passing or not; which milestones are unlocked."""
     root = find_course_root(args.workspace)
@@ -292,37 +355,22 @@ def cmd_status(args: argparse.Namespace, console: Console) -> int:
     modules = discover_modules(root)
     workspace = Workspace.load(root) if (root / WORKSPACE_FILE).is_file() else None
     if args.run_tests:
-        console.print(f"running the tests of {len(modules)} modules ...")
+        mine = [m for m in modules if workspace is None or _code_of(workspace, m)[1]]
+        console.print(f"running the tests of {len(mine)} modules ...")
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
         with ThreadPoolExecutor(max_workers=max(1, cores)) as pool:
-            list(pool.map(lambda m: test_module(root, m), modules))
-    results = load_results(root)
-    passing: dict[str, str] = {}  # module name -> why not passing ("" when passing)
+            list(pool.map(lambda m: test_module(root, m), mine))
+    modules, progress = module_progress(root)
     table = Table("#", "module", "code", "tests", title=f"TinyTorch modules in {root}")
     for module in modules:
-        if workspace is None:
-            code = "repository"
-        else:
-            state = workspace.state(module)
-            if state.get("mode") == "student":
-                code = "[bold]yours"
-            elif state.get("assigned"):
-                code = "reference (yours is in backup/)"
-            else:
-                code = "[dim]reference"
-        cell, ok = _test_cell(results.get(module.number), True)
-        if module.number in results:
-            current = _current(root, modules, module) == results[module.number]["fingerprint"]
-            cell, ok = _test_cell(results[module.number], current)
-        passing[module.name] = "" if ok else f"{module.label}"
-        table.add_row(module.number, module.name, code, cell)
+        table.add_row(module.number, module.name, _code_of(workspace, module)[0],
+                      progress[module.name][0])  # fmt: skip
     console.print(table)
     milestones = discover_milestones(root, modules)
     if milestones:
         grid = Table("milestone", "status", title="Milestones")
         for milestone in milestones:
-            missing = [passing.get(name, f"{name} (not here)") for name in milestone.requires]
-            missing = [m for m in missing if m]
+            missing = locked_by(milestone, progress)
             if missing:
                 grid.add_row(milestone.name, f"[dim]locked: needs {', '.join(missing)} passing")
             else:
@@ -334,10 +382,10 @@ def cmd_status(args: argparse.Namespace, console: Console) -> int:
     if not args.run_tests:
         console.print(
             "Results are from the last `tinytorch test NN`; `tinytorch status --run-tests` "
-            "runs every module's tests now."
+            "runs the tests of every module of yours now."
         )
         return 0
-    return 0 if all(not why for why in passing.values()) else 1
+    return 0 if all(not why for _, why in progress.values()) else 1
 
 
 def _status_arguments(parser: argparse.ArgumentParser) -> None:
@@ -416,11 +464,25 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not script.is_file():
         console.print(f"[red]No such script: {script}")
         return USAGE
-    namespace = [m.src / "tinytorch" for m in discover_modules(root)]
+    modules, progress = module_progress(root)
+    for milestone in discover_milestones(root, modules):
+        missing = locked_by(milestone, progress)
+        if milestone.path.resolve() == script.resolve() and missing and not args.force:
+            console.print(
+                f"[yellow]{milestone.name} is locked: needs {', '.join(missing)} passing[/] "
+                f"(`tinytorch test NN`; `tinytorch status` shows what is passing; "
+                f"`tinytorch run --force {args.script}` runs it anyway)",
+                soft_wrap=True,
+            )
+            return 1
+    namespace = [m.src / "tinytorch" for m in modules]
     return run_script(namespace, script, args.args)
 
 
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--force", action="store_true", help="run a milestone even while it is locked"
+    )
     parser.add_argument("script", help="a Python file, e.g. milestones/m01_xor.py")
     parser.add_argument("args", nargs=argparse.REMAINDER, help="the script's arguments")
     _workspace_option(parser)
