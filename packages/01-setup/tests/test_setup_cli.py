@@ -118,3 +118,13 @@ def test_python_dash_m_runs_the_cli():
         env=env,
     )
     assert proc.returncode == 0 and tinytorch.setup.__version__ in proc.stdout
+
+
+def test_doctor_says_how_to_get_each_missing_dataset(tmp_path, capsys):
+    assert cli.main(["doctor", "--data-dir", str(tmp_path)]) == 0
+    out = _text(capsys)
+    assert f"put its files into the folder shown above (inside {tmp_path})" in out
+    assert "mnist missing " + str(tmp_path / "mnist") in out
+    for name in ("mnist", "fashion-mnist", "cifar-10"):
+        assert f"download('{name}')" in out
+    assert "tinyshakespeare/input.txt" in out and "karpathy/char-rnn" in out
