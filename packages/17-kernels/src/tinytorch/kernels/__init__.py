@@ -1,0 +1,113 @@
+"""TinyTorch module 17: kernels -- faster implementations plugged in at the dispatch point.
+
+    import tinytorch.kernels as kernels
+    kernels.use("fast")              # conv, max-pool and embedding kernels, process-wide
+    model = kernels.fuse(model)      # BatchNorm2d + ReLU pairs -> one fused layer
+    with kernels.using("reference"): # the reference Ops again, inside the block
+        ...
+    print(kernels.describe())        # what is on, for a run's summary
+
+The reference Ops (modules 02-14) stay the default and the oracle: every kernel here is tested
+against its reference Op, forward and backward. Compiled kernels use numba when it is installed
+(``pip install tinytorch-kernels[numba]``) and NumPy otherwise (`use_numba`). The educational
+part: `tiled_matmul` (the cache effect of the tile size, and the distance to BLAS) and
+`relu_loop` vs `relu_vectorised`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinytorch.kernels import conv, embedding, pool
+from tinytorch.kernels.__about__ import __version__
+from tinytorch.kernels.backend import (
+    HAVE_NUMBA,
+    num_threads,
+    numba_enabled,
+    set_num_threads,
+    use_numba,
+)
+from tinytorch.kernels.buffers import BufferPool
+from tinytorch.kernels.fused import (
+    BatchNormReLU2d,
+    BatchNormReLUOp,
+    Identity,
+    fuse,
+    fused_count,
+)
+from tinytorch.kernels.lessons import (
+    matmul_flops,
+    relu_loop,
+    relu_vectorised,
+    tile_sweep,
+    tiled_matmul,
+)
+from tinytorch.kernels.registry import (
+    active,
+    available,
+    describe,
+    kernel_for,
+    register_set,
+    table,
+    use,
+    using,
+)
+
+FAST: dict[Any, Any] = {**conv.KERNELS, **pool.KERNELS, **embedding.KERNELS}
+register_set("fast", FAST)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's on-disk cache) every numba kernel for float32 and
+    float64, so that no timing includes a compilation. A no-op without numba."""
+    import numpy as np
+
+    from tinytorch.autograd import no_grad  # noqa: F401  (autograd on for the layers below)
+    from tinytorch.spatial.ops import MaxPool2dOp
+    from tinytorch.tensor import apply
+
+    if not numba_enabled():
+        return
+    for dtype in (np.float32, np.float64):
+        x = np.ones((2, 2, 4, 4), dtype=dtype)
+        with using("fast"):
+            op = MaxPool2dOp((2, 2), (2, 2), (0, 0))
+            apply(op, x)
+            op._kernel.backward(op, np.ones((2, 2, 2, 2), dtype=dtype), (True,))  # type: ignore[union-attr]
+        bn = BatchNormReLUOp(True, 1e-5)
+        bn.forward(x, np.ones(2, dtype=dtype), np.zeros(2, dtype=dtype))
+        bn.backward(x, (True, True, True))
+        embedding._scatter_rows(
+            np.zeros(1, np.int64), np.ones((1, 2), dtype), np.zeros((1, 2), dtype)
+        )
+
+
+__all__ = [
+    "FAST",
+    "HAVE_NUMBA",
+    "BatchNormReLU2d",
+    "BatchNormReLUOp",
+    "BufferPool",
+    "Identity",
+    "__version__",
+    "active",
+    "available",
+    "describe",
+    "fuse",
+    "fused_count",
+    "kernel_for",
+    "matmul_flops",
+    "num_threads",
+    "numba_enabled",
+    "register_set",
+    "relu_loop",
+    "relu_vectorised",
+    "set_num_threads",
+    "table",
+    "tile_sweep",
+    "tiled_matmul",
+    "use",
+    "use_numba",
+    "using",
+    "warm_up",
+]

@@ -1,0 +1,115 @@
+"""Max pooling in one pass per direction (numba), the reference's NumPy code otherwise.
+
+The reference `MaxPool2dOp` makes kH*kW whole-array passes forward (compare, keep the larger)
+and kH*kW masked strided adds backward. Compiled, each output pixel is one small loop over its
+window: the forward reads the input once and writes the output and the argmax once; the
+backward writes each output gradient straight to the pixel its window's maximum came from (one
+pass over the gradient; planes run in parallel on `num_threads` threads, each plane in one
+thread, so no two threads add to one pixel). The saved argmax (the kernel offset of each
+maximum, 1 byte) and every rule of the reference (ties to the first offset, NaN wins with the
+last NaN's offset, padding as -inf, ceil_mode, dilation, ``return_indices``) are the same.
+Without numba (or with ``use_numba(False)``) the reference's own forward and backward run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, prange, ran_fast
+from tinytorch.spatial.ops import MaxPool2dOp
+from tinytorch.tensor.dispatch import Grads
+
+
+@jit(parallel=True)
+def _max_pool_forward(x, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, out, argmax):  # pragma: no cover
+    planes, h, w = x.shape
+    for plane in prange(planes):
+        for p in range(ho):
+            for q in range(wo):
+                best = -math.inf
+                best_k = -1
+                first = -1
+                for i in range(kh):
+                    row = p * sh - ph + i * dh
+                    if row < 0 or row >= h:
+                        continue
+                    for j in range(kw):
+                        col = q * sw - pw + j * dw
+                        if col < 0 or col >= w:
+                            continue
+                        k = i * kw + j
+                        if first < 0:
+                            first = k
+                        value = x[plane, row, col]
+                        if value > best or math.isnan(value):
+                            best = value
+                            best_k = k
+                out[plane, p, q] = best
+                argmax[plane, p, q] = best_k if best_k >= 0 else first
+
+
+@jit(parallel=True)
+def _max_pool_backward(grad, argmax, kw, sh, sw, ph, pw, dh, dw, out):  # pragma: no cover
+    planes, ho, wo = grad.shape
+    h, w = out.shape[1], out.shape[2]
+    for plane in prange(planes):
+        for p in range(ho):
+            for q in range(wo):
+                k = argmax[plane, p, q]
+                i = k // kw
+                j = k - i * kw
+                row = p * sh - ph + i * dh
+                col = q * sw - pw + j * dw
+                if 0 <= row < h and 0 <= col < w:
+                    out[plane, row, col] += grad[plane, p, q]
+
+
+class MaxPool2dKernel:
+    """`MaxPool2dOp` in one compiled pass forward and one backward."""
+
+    description = "max_pool2d: one pass forward, one pass backward (numba)"
+
+    def forward(self, op: MaxPool2dOp, x: np.ndarray) -> np.ndarray:
+        if not numba_enabled() or x.ndim < 2 or x.dtype.kind != "f":
+            mark_fast(op, False)
+            return op.forward(x)
+        mark_fast(op, True)
+        h, w = x.shape[-2:]
+        ho, wo = op.output_hw(h, w)
+        if ho < 1 or wo < 1:  # let the reference raise its error
+            mark_fast(op, False)
+            return op.forward(x)
+        planes = np.ascontiguousarray(x).reshape(-1, h, w)
+        kh, kw = op.kernel
+        out = np.empty((planes.shape[0], ho, wo), dtype=x.dtype)
+        argmax = np.empty((planes.shape[0], ho, wo), dtype=np.min_scalar_type(kh * kw - 1))
+        (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
+        _max_pool_forward(planes, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, out, argmax)
+        op.input_hw = (h, w)
+        lead = x.shape[:-2]
+        argmax = argmax.reshape(*lead, ho, wo)
+        if op.return_indices:
+            op.indices = op.flat_indices(argmax)
+        op.save_for_backward(argmax)
+        return out.reshape(*lead, ho, wo)
+
+    def backward(self, op: MaxPool2dOp, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        if not ran_fast(op):
+            return op.backward(grad, needs)
+        (argmax,) = op.saved
+        h, w = op.input_hw
+        ho, wo = grad.shape[-2:]
+        lead = grad.shape[:-2]
+        out = np.zeros((int(np.prod(lead)), h, w), dtype=grad.dtype)
+        (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
+        _max_pool_backward(
+            np.ascontiguousarray(grad).reshape(-1, ho, wo),
+            argmax.reshape(-1, ho, wo),
+            op.kernel[1], sh, sw, ph, pw, dh, dw, out,
+        )  # fmt: skip
+        return (out.reshape(*lead, h, w),)
+
+
+KERNELS = {MaxPool2dOp: MaxPool2dKernel()}
