@@ -57,10 +57,10 @@ log = logging.getLogger("mkdocs.hooks.tinytorch")
 
 # The four phases of the course: modules by number, and what each phase is for.
 PHASES = [
-    ("Foundations", 1, 5, "a Tensor, layers, activations and networks, with backward by hand"),
-    ("Training", 6, 10, "autograd, convolutions, optimizers, data and the training loop"),
-    ("Language models", 11, 15, "tokens, embeddings, attention, transformers, generation"),
-    ("Systems", 16, 20, "profiling, kernels, compression, KV caching, the competition"),
+    ("Foundations", 1, 5, "A Tensor, layers, activations and networks, with backward by hand"),
+    ("Training", 6, 10, "Autograd, convolutions, optimizers, data and the training loop"),
+    ("Language models", 11, 15, "Tokens, embeddings, attention, transformers and generation"),
+    ("Systems", 16, 20, "Profiling, kernels, compression, KV caching and the competition"),
 ]
 
 
@@ -321,11 +321,23 @@ def _summary_cells(summary: dict[str, Any]) -> str:
     return "; ".join(parts[:12])
 
 
+def _ranges(numbers: list[int]) -> str:
+    """``[1, 2, 3, 5, 6, 8]`` -> ``"01-03, 05-06, 08"``."""
+    spans: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if spans and n == spans[-1][1] + 1:
+            spans[-1][1] = n
+        else:
+            spans.append([n, n])
+    return ", ".join(f"{a:02d}" if a == b else f"{a:02d}-{b:02d}" for a, b in spans)
+
+
 def milestones_page(modules: list[ModuleInfo]) -> str:
     milestones = discover_milestone_info(modules)
     results = _result_files()
     readme = _readme_milestone_rows()
     pages = {m.number: m for m in modules}
+    pages_by_name = {m.name: m for m in modules}
     lines = [
         "# Milestones",
         "",
@@ -348,7 +360,7 @@ def milestones_page(modules: list[ModuleInfo]) -> str:
             "repository README's table (full runs).",
             "",
         ]
-    lines += ["| milestone | unlocks at | runs on | result |", "|---|---|---|---|"]
+    lines += ["| milestone | unlocks at | modules it runs on | result |", "|---|---|---|---|"]
     for m in milestones:
         unlock = pages.get(m.unlocks_at)
         unlock_cell = f"[{unlock.slug}]({unlock.page})" if unlock else (m.unlocks_at or "-")
@@ -356,8 +368,7 @@ def milestones_page(modules: list[ModuleInfo]) -> str:
             result = _result_cell(*results[m.name])
         else:
             result = readme.get(m.name, m.summary)
-        runs_on = ", ".join(m.requires[-3:])
-        runs_on = ("..., " if len(m.requires) > 3 else "") + runs_on
+        runs_on = _ranges([int(pages_by_name[n].number) for n in m.requires])
         lines.append(f"| `{m.name}`: {m.summary} | {unlock_cell} | {runs_on} | {result} |")
     return "\n".join(lines) + "\n"
 
@@ -461,7 +472,7 @@ def _site_target(target: Path, modules: list[ModuleInfo]) -> str | None:
     if relative == Path("README.md"):
         return "index.md"
     if len(parts) >= 2 and parts[0] == "packages" and (len(parts) == 2 or parts[2] == "README.md"):
-        for module in modules:
+        for module in [*modules, *_state.get("tools", [])]:
             if module.folder.name == parts[1]:
                 return module.page
     return None
@@ -661,7 +672,9 @@ def on_config(config: Any) -> Any:
         if isinstance(item, dict) and "Modules" in item:
             item["Modules"] = entries
         if isinstance(item, dict) and isinstance(item.get("Guides"), list):
-            item["Guides"] += [{tool.distribution: tool.page} for tool in tools]
+            item["Guides"] += [
+                {f"Course tooling ({tool.distribution})": tool.page} for tool in tools
+            ]
     return config
 
 
