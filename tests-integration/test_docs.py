@@ -39,10 +39,13 @@ MISSING = [
     if importlib.util.find_spec(module.split(".")[0]) is None
     or ("." in module and importlib.util.find_spec(module) is None)
 ]
-pytestmark = pytest.mark.skipif(
-    bool(MISSING),
-    reason=f"docs toolchain not installed ({', '.join(MISSING)}): `nox -s docs` runs this file",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        bool(MISSING),
+        reason=f"docs toolchain not installed ({', '.join(MISSING)}): `nox -s docs` runs this file",
+    ),
+    pytest.mark.slow,
+]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
