@@ -15,6 +15,7 @@ each with its forward and its closed-form backward side by side, are in
 import tinytorch.autograd  # noqa: F401  (switches autograd on, as every package from 06 does)
 from tinytorch.attention import ops
 from tinytorch.attention.__about__ import __version__
+from tinytorch.attention.cache import KVCache
 from tinytorch.attention.functional import scaled_dot_product_attention
 from tinytorch.attention.lessons import (
     attention_crossover,
@@ -29,17 +30,21 @@ from tinytorch.attention.modules import (
     merge_masks,
 )
 from tinytorch.attention.ops import (
+    CachedSelfAttentionOp,
     MultiHeadAttentionOp,
     PackedSelfAttentionOp,
     ScaledDotProductAttentionOp,
     attention_grads,
     attention_probs,
+    cached_attention_mask,
     causal_mask,
 )
 from tinytorch.attention.reference import scaled_dot_product_attention_reference
 
 __all__ = [
+    "CachedSelfAttentionOp",
     "CausalSelfAttention",
+    "KVCache",
     "MultiHeadAttention",
     "MultiHeadAttentionOp",
     "MultiheadAttention",
@@ -51,6 +56,7 @@ __all__ = [
     "attention_grads",
     "attention_probs",
     "attention_score_memory",
+    "cached_attention_mask",
     "causal_mask",
     "measure_attention_memory",
     "merge_masks",

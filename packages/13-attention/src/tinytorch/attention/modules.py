@@ -19,7 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from tinytorch.attention.cache import KVCache
 from tinytorch.attention.ops import (
+    CachedSelfAttentionOp,
     MultiHeadAttentionOp,
     PackedSelfAttentionOp,
     causal_mask,
@@ -27,7 +29,7 @@ from tinytorch.attention.ops import (
 from tinytorch.embeddings import RotaryEmbedding
 from tinytorch.layers import Dropout, Linear, Module, Parameter
 from tinytorch.layers.linear import linear
-from tinytorch.tensor import Tensor, apply
+from tinytorch.tensor import Tensor, apply, is_grad_enabled
 
 
 def _mask_array(name: str, mask: Any) -> np.ndarray | None:
@@ -252,7 +254,9 @@ class CausalSelfAttention(Module):
     ``c_proj`` Linear(C, C), residual dropout. Parameter names are nanoGPT's (``c_attn.weight``,
     ``c_proj.bias``, ...), so its checkpoints map one to one. ``rotary``: a `RotaryEmbedding`
     of head size C/num_heads to rotate queries and keys (RoPE) instead of adding positions to
-    the tokens; ``forward(x, offset)`` then says where x's first token is.
+    the tokens; ``forward(x, offset)`` then says where x's first token is. ``forward(x,
+    kv_cache=cache, layer_idx=l)`` is a generation step: x holds only the new tokens (see
+    `forward`).
     Cost: 8*B*T*C^2 FLOPs of projections plus 4*B*T^2*C of attention, forward.
     """
 
@@ -282,30 +286,101 @@ class CausalSelfAttention(Module):
         self.resid_dropout = Dropout(dropout, rng=self.rng)
         self.rotary = rotary
 
-    def forward(self, x: Tensor, offset: int = 0) -> Tensor:
+    def forward(
+        self,
+        x: Tensor,
+        offset: int | None = None,
+        key_padding_mask: Any = None,
+        positions: Any = None,
+        kv_cache: KVCache | None = None,
+        layer_idx: int = 0,
+    ) -> Tensor:
+        """x (B, T, C) -> (B, T, C).
+
+        ``offset``: the position of x's first token, for the rotary tables (default 0, or the
+        positions ``kv_cache`` already holds). ``positions``: the rotary positions themselves,
+        (T,) or (B, T) int (left-padded rows start at 0 after their padding); without
+        ``rotary`` both are unused (the model added positions to the tokens).
+        ``key_padding_mask``: (B, S) bool, True = a padding token (PyTorch's
+        ``nn.MultiheadAttention`` convention), S = T, or cached + T with a cache.
+        ``kv_cache``: a `KVCache` (inference, under ``no_grad``): x holds only the new tokens,
+        their keys and values are appended to layer ``layer_idx`` of the cache, and their
+        queries attend to every cached position (`CachedSelfAttentionOp`).
+        """
         if x.ndim != 3 or x.shape[-1] != self.embed_dim:
             raise ValueError(
                 f"CausalSelfAttention: expected x (B, T, {self.embed_dim}), got shape {x.shape}"
             )
-        tables = None
-        if self.rotary is not None:
-            t = x.shape[1]
-            rows = slice(offset, offset + t)
-            if offset < 0 or offset + t > self.rotary.max_len:
-                raise ValueError(
-                    f"CausalSelfAttention: positions {offset}..{offset + t - 1} exceed the "
-                    f"RotaryEmbedding's max_len={self.rotary.max_len}"
+        past = kv_cache.get_seq_length(layer_idx) if kv_cache is not None else 0
+        tables = self._rotary_tables(x.shape[1], past if offset is None else offset, positions)
+        pad = None
+        if key_padding_mask is not None:
+            pad = np.asarray(getattr(key_padding_mask, "data", key_padding_mask))
+            if pad.dtype != np.bool_:
+                raise TypeError(
+                    f"CausalSelfAttention: key_padding_mask must be bool (True = padding), got "
+                    f"dtype {pad.dtype}"
                 )
-            tables = (self.rotary.cos.data[rows], self.rotary.sin.data[rows])
+        qkv = self.c_attn(x)
+        if kv_cache is not None:
+            if is_grad_enabled():
+                raise RuntimeError(
+                    "CausalSelfAttention: a forward with a kv_cache is for inference only (the "
+                    "cached keys and values carry no gradient); run it under "
+                    "tinytorch.autograd.no_grad(), as generate does"
+                )
+            op: Any = CachedSelfAttentionOp(self.num_heads, kv_cache, layer_idx, tables, pad)
+            return self.resid_dropout(self.c_proj(apply(op, qkv)))
+        mask: tuple[Tensor, ...] = ()
+        if pad is not None:
+            t = x.shape[1]
+            if pad.shape != (x.shape[0], t):
+                raise ValueError(
+                    f"CausalSelfAttention: key_padding_mask must be (B, T) = {(x.shape[0], t)}, "
+                    f"got shape {pad.shape}"
+                )
+            mask = (Tensor._wrap(causal_mask(t) & ~pad[:, None, None, :]),)
         op = PackedSelfAttentionOp(
             self.num_heads,
             rotary=tables,
-            is_causal=True,
+            is_causal=not mask,
             dropout_p=self.dropout if self.training else 0.0,
             rng=self.rng,
         )
-        y = apply(op, self.c_attn(x))
+        y = apply(op, qkv, *mask)
         return self.resid_dropout(self.c_proj(y))
+
+    def _rotary_tables(
+        self, length: int, offset: int, positions: Any
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The rotary (cos, sin) of the tokens: (T, D) rows offset..offset+T-1, or per-row
+        (B, 1, T, D) for (B, T) ``positions``; None without rotary."""
+        if self.rotary is None:
+            return None
+        max_len = self.rotary.max_len
+        if positions is None:
+            if offset < 0 or offset + length > max_len:
+                raise ValueError(
+                    f"CausalSelfAttention: positions {offset}..{offset + length - 1} exceed the "
+                    f"RotaryEmbedding's max_len={max_len}"
+                )
+            rows = slice(offset, offset + length)
+            return self.rotary.cos.data[rows], self.rotary.sin.data[rows]
+        pos = np.asarray(getattr(positions, "data", positions))
+        if pos.dtype.kind not in "iu" or pos.shape[-1:] != (length,) or pos.ndim > 2:
+            raise ValueError(
+                f"CausalSelfAttention: positions must be int (T,) or (B, T) with T={length}, got "
+                f"shape {pos.shape} dtype {pos.dtype}"
+            )
+        if pos.size and (pos.min() < 0 or pos.max() >= max_len):
+            raise ValueError(
+                f"CausalSelfAttention: positions {pos.min()}..{pos.max()} exceed the "
+                f"RotaryEmbedding's max_len={max_len}"
+            )
+        cos, sin = self.rotary.cos.data[pos], self.rotary.sin.data[pos]
+        if pos.ndim == 2:
+            cos, sin = cos[:, None], sin[:, None]
+        return cos, sin
 
     def extra_repr(self) -> str:
         return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}"

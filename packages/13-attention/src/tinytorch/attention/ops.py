@@ -31,6 +31,10 @@ Three Ops share those two functions (`attention_probs`, `attention_grads`):
 - `PackedSelfAttentionOp`: one (B, T, 3E) array from a fused QKV projection (nanoGPT's
   ``c_attn``), optionally with rotary position embeddings on q and k; its backward writes dq,
   dk and dv into one (B, T, 3E) gradient.
+
+`CachedSelfAttentionOp` is the generation step: the same packed projection of the *new* tokens
+only, their keys and values appended to a `KVCache`, their queries attending to every cached
+position (inference only: it has no backward).
 """
 
 from __future__ import annotations
@@ -439,3 +443,108 @@ class PackedSelfAttentionOp(_Attention):
                 dmask = unbroadcast(dscores, self.mask_info[0])
             grads.append(dmask)
         return tuple(grads)
+
+
+# --------------------------------------------------------------------- generation with a cache
+def cached_attention_mask(
+    length: int, past: int, key_padding_mask: np.ndarray | None = None
+) -> tuple[np.ndarray | None, bool]:
+    """The mask of T = ``length`` new queries at slots past..past+T-1 over S = past + T keys:
+    ``(mask, is_causal)`` for `attention_probs`.
+
+    Query i may see key j when j <= past + i (causal, shifted by the cached positions) and key
+    j is not padding (``key_padding_mask`` (B, S) bool, True = padding, PyTorch's
+    convention). Returns (None, False) when every key is allowed (one new token, no padding:
+    the decode step), (None, True) for a prompt on an empty cache without padding, else a bool
+    (B or 1, 1, T, S) mask, True = take part.
+    """
+    source = past + length
+    if key_padding_mask is None:
+        if length == 1:
+            return None, False
+        if past == 0:
+            return None, True
+        return np.tri(length, source, k=past, dtype=bool), False
+    pad = np.asarray(key_padding_mask, dtype=bool)
+    if pad.ndim != 2 or pad.shape[1] != source:
+        raise ValueError(
+            f"cached_self_attention: key_padding_mask must be (B, cached + new) = (B, {source}), "
+            f"got shape {pad.shape}"
+        )
+    allowed = ~pad[:, None, None, :]
+    if length > 1:
+        allowed = allowed & np.tri(length, source, k=past, dtype=bool)
+    return allowed, False
+
+
+class CachedSelfAttentionOp(Op):
+    """One generation step of causal self-attention with a KV cache: qkv (B, T, 3E) of the T
+    new tokens -> (B, T, E).
+
+    Splits qkv into heads (views), rotates q and k with ``rotary=(cos, sin)`` tables ((T, D),
+    or (B, 1, T, D) for per-row positions), appends k and v to layer ``layer_idx`` of
+    ``cache`` (`KVCache.update`), and attends the T queries to all S = cached + T keys with
+    the shifted causal mask and ``key_padding_mask`` (B, S) (True = padding). A decode step
+    (T = 1) needs no mask at all. Cost per step: 4*B*T*S*E FLOPs and one copy of the new keys
+    and values, against 4*B*S^2*E for the full forward it replaces.
+
+    Inference only (``differentiable = False``): the cached keys and values are constants
+    here, so a gradient would miss every path through them; `CausalSelfAttention` refuses a
+    cache while grad mode is on. Saves nothing.
+    """
+
+    differentiable = False
+
+    def __init__(
+        self,
+        num_heads: int,
+        cache: Any,
+        layer_idx: int = 0,
+        rotary: tuple[np.ndarray, np.ndarray] | None = None,
+        key_padding_mask: np.ndarray | None = None,
+    ) -> None:
+        self.num_heads, self.cache, self.layer_idx = num_heads, cache, layer_idx
+        self.rotary, self.key_padding_mask = rotary, key_padding_mask
+
+    @property
+    def name(self) -> str:
+        return "cached_self_attention"
+
+    def __repr__(self) -> str:
+        return (
+            f"CachedSelfAttentionOp(num_heads={self.num_heads}, layer_idx={self.layer_idx}, "
+            f"rotary={self.rotary is not None})"
+        )
+
+    def forward(self, qkv: np.ndarray) -> np.ndarray:
+        _check_float(self.name, qkv)
+        h = self.num_heads
+        if qkv.ndim != 3 or qkv.shape[-1] % (3 * h):
+            raise ValueError(
+                f"{self.name}: expected qkv (B, T, 3*E) with E divisible by num_heads={h}, "
+                f"got shape {qkv.shape}"
+            )
+        b, t, e3 = qkv.shape
+        e = e3 // 3
+        heads = qkv.reshape(b, t, 3, h, e // h).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D) view
+        q, k, v = heads[0], heads[1], heads[2]
+        if self.rotary is not None:
+            cos, sin = (table.astype(qkv.dtype, copy=False) for table in self.rotary)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+        past = self.cache.get_seq_length(self.layer_idx)
+        keys, values = self.cache.update(self.layer_idx, k, v)
+        mask, causal = cached_attention_mask(t, past, self.key_padding_mask)
+        probs = attention_probs(
+            q, keys.astype(q.dtype, copy=False), 1.0 / math.sqrt(e // h), mask, causal
+        )
+        out_heads = np.matmul(probs, values.astype(q.dtype, copy=False))
+        out = np.empty((b, t, e), dtype=out_heads.dtype)
+        merge_heads_into(out_heads, out)
+        return out
+
+    def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
+        raise RuntimeError(
+            f"{self.name}: a forward with a KV cache is for inference and has no backward; "
+            f"train with full forwards (no kv_cache)"
+        )

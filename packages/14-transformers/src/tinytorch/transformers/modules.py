@@ -20,8 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.attention import CausalSelfAttention
-from tinytorch.embeddings import Embedding, LearnedPositionalEmbedding
+from tinytorch.attention import CausalSelfAttention, KVCache
+from tinytorch.embeddings import (
+    Embedding,
+    LearnedPositionalEmbedding,
+    RotaryEmbedding,
+    SinusoidalPositionalEncoding,
+    embedding,
+)
 from tinytorch.layers import Dropout, Linear, Module, Parameter
 from tinytorch.tensor import Tensor, accumulate_grad, apply
 from tinytorch.training import cross_entropy
@@ -163,8 +169,9 @@ class TransformerBlock(Module):
     ``x + attn(ln_1(x))`` then ``x + mlp(ln_2(x))``.
 
     ``attn`` is a `CausalSelfAttention` (n_head heads, attention and residual dropout), ``mlp``
-    an `MLP` (4x, GELU, dropout); ``bias`` for every Linear and LayerNorm. Cost: 24*C^2 FLOPs
-    per token of projections plus 4*T*C of attention, forward.
+    an `MLP` (4x, GELU, dropout); ``bias`` for every Linear and LayerNorm; ``rotary`` a
+    `RotaryEmbedding` for the attention (RoPE). Cost: 24*C^2 FLOPs per token of projections
+    plus 4*T*C of attention, forward.
     """
 
     def __init__(
@@ -175,28 +182,39 @@ class TransformerBlock(Module):
         bias: bool = True,
         rng: np.random.Generator | None = None,
         gelu_approximate: str = "none",
+        rotary: RotaryEmbedding | None = None,
     ) -> None:
         generator = rng if rng is not None else np.random.default_rng()
         self.ln_1 = LayerNorm(n_embd, bias=bias)
-        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, rng=generator)
+        self.attn = CausalSelfAttention(n_embd, n_head, dropout, bias, rng=generator, rotary=rotary)
         self.ln_2 = LayerNorm(n_embd, bias=bias)
         self.mlp = MLP(n_embd, dropout, bias, rng=generator, approximate=gelu_approximate)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.ln_1(x))
+    def forward(self, x: Tensor, **attention: Any) -> Tensor:
+        """x (B, T, C) -> (B, T, C); ``attention`` (``offset``, ``key_padding_mask``,
+        ``positions``, ``kv_cache``, ``layer_idx``) goes to `CausalSelfAttention.forward`."""
+        x = x + self.attn(self.ln_1(x), **attention)
         return x + self.mlp(self.ln_2(x))
+
+
+POS_ENCODINGS = ("learned", "sinusoidal", "rotary")
 
 
 class TinyGPT(Module):
     """A decoder-only Transformer language model with GPT-2's architecture (nanoGPT's model).
 
     ``TinyGPT(vocab_size, block_size, n_layer, n_head, n_embd, dropout=0.0, bias=True,
-    tie_weights=True, rng=None, gelu_approximate="none")``:
+    tie_weights=True, rng=None, gelu_approximate="none", pos_encoding="learned")``:
 
-    - ``wte`` Embedding(vocab_size, n_embd), ``wpe`` LearnedPositionalEmbedding(block_size,
-      n_embd), ``drop`` Dropout, ``h`` n_layer `TransformerBlock`s, ``ln_f`` LayerNorm,
-      ``lm_head`` Linear(n_embd, vocab_size, bias=False) whose weight *is* ``wte.weight``
-      when ``tie_weights`` (one Parameter, listed once, as ``wte.weight``).
+    - ``wte`` Embedding(vocab_size, n_embd), ``wpe`` the positions, ``drop`` Dropout, ``h``
+      n_layer `TransformerBlock`s, ``ln_f`` LayerNorm, ``lm_head`` Linear(n_embd, vocab_size,
+      bias=False) whose weight *is* ``wte.weight`` when ``tie_weights`` (one Parameter,
+      listed once, as ``wte.weight``).
+    - ``pos_encoding``: ``"learned"`` (GPT-2: ``wpe`` a `LearnedPositionalEmbedding`
+      (block_size, n_embd) added to the tokens), ``"sinusoidal"`` (``wpe`` a
+      `SinusoidalPositionalEncoding`, a fixed buffer, added) or ``"rotary"`` (no ``wpe``: every
+      attention rotates its queries and keys with a `RotaryEmbedding` of head size
+      n_embd / n_head, LLaMA's RoPE).
     - GPT-2 initialisation (nanoGPT's ``_init_weights``): every Linear and Embedding weight
       from N(0, 0.02), biases 0, LayerNorms 1 and 0, and each residual branch's output
       projection (``attn.c_proj``, ``mlp.c_proj``) from N(0, 0.02 / sqrt(2 * n_layer)), so
@@ -205,6 +223,11 @@ class TinyGPT(Module):
     ``model(idx)``: int token ids (B, T), T <= block_size -> logits (B, T, vocab_size);
     ``model(idx, targets)`` -> ``(logits, loss)``, the mean cross entropy over the B*T
     positions, targets equal to -1 ignored (nanoGPT's ``ignore_index=-1``).
+    ``attention_mask`` (B, S) (1 / True = a token, 0 = padding; Hugging Face's convention)
+    for left-padded batches: each row's positions count its tokens only, and padding is never
+    attended to, so a row gives the logits it gives alone. ``kv_cache`` (`make_kv_cache`,
+    under ``no_grad``): idx holds only the tokens after those the cache holds, and S counts
+    both (see `forward`).
     Cost per token: see `gpt_flops_per_token`; memory: `gpt_activation_memory`.
     """
 
@@ -220,6 +243,7 @@ class TinyGPT(Module):
         tie_weights: bool = True,
         rng: np.random.Generator | None = None,
         gelu_approximate: str = "none",
+        pos_encoding: str = "learned",
     ) -> None:
         for name, value in (
             ("vocab_size", vocab_size),
@@ -232,15 +256,32 @@ class TinyGPT(Module):
                 raise ValueError(f"TinyGPT: {name} must be a positive int, got {value!r}")
         if n_embd % n_head:
             raise ValueError(f"TinyGPT: n_embd ({n_embd}) must be divisible by n_head ({n_head})")
+        if pos_encoding not in POS_ENCODINGS:
+            raise ValueError(
+                f"TinyGPT: pos_encoding must be one of {POS_ENCODINGS}, got {pos_encoding!r}"
+            )
         generator = rng if rng is not None else np.random.default_rng()
         self.vocab_size, self.block_size = vocab_size, block_size
         self.n_layer, self.n_head, self.n_embd = n_layer, n_head, n_embd
         self.dropout, self.bias, self.tie_weights = dropout, bias, tie_weights
+        self.pos_encoding = pos_encoding
         self.wte = Embedding(vocab_size, n_embd, rng=generator)
-        self.wpe = LearnedPositionalEmbedding(block_size, n_embd, rng=generator)
+        self.wpe: Module | None = None
+        if pos_encoding == "learned":
+            self.wpe = LearnedPositionalEmbedding(block_size, n_embd, rng=generator)
+        elif pos_encoding == "sinusoidal":
+            self.wpe = SinusoidalPositionalEncoding(block_size, n_embd)
         self.drop = Dropout(dropout, rng=generator)
         self.h = [
-            TransformerBlock(n_embd, n_head, dropout, bias, generator, gelu_approximate)
+            TransformerBlock(
+                n_embd,
+                n_head,
+                dropout,
+                bias,
+                generator,
+                gelu_approximate,
+                RotaryEmbedding(n_embd // n_head, block_size) if pos_encoding == "rotary" else None,
+            )
             for _ in range(n_layer)
         ]
         self.ln_f = LayerNorm(n_embd, bias=bias)
@@ -261,27 +302,101 @@ class TinyGPT(Module):
                 if bias is not None:
                     bias.data[...] = 0.0
 
-    def forward(self, idx: Any, targets: Any = None) -> Any:
+    def make_kv_cache(
+        self, batch_size: int, max_len: int | None = None, cache_class: Any = KVCache
+    ) -> Any:
+        """An empty KV cache for this model: ``cache_class(n_layer, batch_size, n_head,
+        max_len, n_embd // n_head, dtype)`` (module 13's `KVCache`, or a variant such as
+        module 19's ``Int8KVCache``), ``max_len`` at most (and by default) ``block_size``,
+        dtype the model's. Memory: 2 * n_layer * batch_size * max_len * n_embd * itemsize."""
+        length = self.block_size if max_len is None else int(max_len)
+        if not 0 < length <= self.block_size:
+            raise ValueError(
+                f"TinyGPT.make_kv_cache: max_len must be in 1..block_size={self.block_size} "
+                f"(positions past block_size have no encoding), got {max_len}"
+            )
+        dtype = self.wte.weight.dtype
+        head_dim = self.n_embd // self.n_head
+        return cache_class(self.n_layer, batch_size, self.n_head, length, head_dim, dtype=dtype)
+
+    def forward(
+        self, idx: Any, targets: Any = None, attention_mask: Any = None, kv_cache: Any = None
+    ) -> Any:
+        """Logits (B, T, vocab_size) of the token ids ``idx`` (B, T); ``(logits, loss)`` with
+        ``targets``.
+
+        ``attention_mask`` (B, S), 1 / True for a token and 0 for padding, S = the cached
+        positions + T (Hugging Face's convention): row b's positions are the number of its
+        tokens before each one (``cumsum(mask) - 1``), and padding keys are masked out. Pad
+        on the left for generation. ``kv_cache``: a cache from `make_kv_cache`, under
+        ``no_grad``: idx continues what the cache holds (its positions start there), the new
+        keys and values are appended, and the logits are those of the new tokens only.
+        """
         ids = idx if isinstance(idx, Tensor) else Tensor(np.asarray(idx))
         if ids.ndim != 2:
             raise ValueError(f"TinyGPT: expected token ids (B, T), got shape {ids.shape}")
-        if ids.shape[1] > self.block_size:
+        past = kv_cache.get_seq_length() if kv_cache is not None else 0
+        if past + ids.shape[1] > self.block_size:
             raise ValueError(
-                f"TinyGPT: a sequence of {ids.shape[1]} tokens is longer than block_size="
-                f"{self.block_size}; crop it to the last {self.block_size} tokens"
+                f"TinyGPT: a sequence of {past + ids.shape[1]} tokens ({past} cached + "
+                f"{ids.shape[1]} new) is longer than block_size={self.block_size}; crop it to "
+                f"the last {self.block_size} tokens (and reset the cache)"
             )
-        x = self.drop(self.wpe(self.wte(ids)))
-        for block in self.h:
-            x = block(x)
+        positions, padding = self._positions(ids.shape, past, attention_mask)
+        x = self.wte(ids)
+        if self.wpe is not None:
+            if positions is None:
+                x = self.wpe(x, past)
+            else:
+                wpe: Any = self.wpe  # per-row positions: gather the table's rows
+                x = x + embedding(
+                    positions, wpe.weight if self.pos_encoding == "learned" else wpe.pe
+                )
+        x = self.drop(x)
+        for i, block in enumerate(self.h):
+            x = block(
+                x,
+                offset=past,
+                key_padding_mask=padding,
+                positions=positions,
+                kv_cache=kv_cache,
+                layer_idx=i,
+            )
         logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits
         return logits, next_token_loss(logits, targets)
 
+    def _positions(
+        self, shape: tuple[int, ...], past: int, attention_mask: Any
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """(positions (B, T) or None for past..past+T-1, key padding (B, S) True = padding or
+        None) from an attention mask (B, S = past + T)."""
+        if attention_mask is None:
+            return None, None
+        mask = np.asarray(getattr(attention_mask, "data", attention_mask))
+        batch, length = shape
+        if mask.shape != (batch, past + length):
+            raise ValueError(
+                f"TinyGPT: attention_mask must be (B, cached + T) = {(batch, past + length)}, "
+                f"got shape {mask.shape}"
+            )
+        mask = mask.astype(bool)
+        if mask.all():
+            return None, None
+        # HINT: a row's position is how many of its tokens came before (padding excluded):
+        # HINT: cumsum(mask, axis=1) - 1 (clipped at 0 for leading padding); keep the last T
+        # BEGIN SOLUTION
+        counted = np.maximum(np.cumsum(mask, axis=1) - 1, 0)
+        positions = counted[:, past:].astype(np.int64)
+        # END SOLUTION
+        return positions, ~mask
+
     def extra_repr(self) -> str:
         return (
             f"vocab_size={self.vocab_size}, block_size={self.block_size}, "
-            f"n_layer={self.n_layer}, n_head={self.n_head}, n_embd={self.n_embd}"
+            f"n_layer={self.n_layer}, n_head={self.n_head}, n_embd={self.n_embd}, "
+            f"pos_encoding={self.pos_encoding!r}"
         )
 
 

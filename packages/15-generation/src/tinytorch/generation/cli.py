@@ -3,6 +3,9 @@
     python -m tinytorch.generation train --data input.txt --tokenizer char --out runs/shakespeare
     python -m tinytorch.generation sample --checkpoint runs/shakespeare/best.npz --prompt "ROMEO:"
 
+``sample`` generates with the KV cache (``--no-cache``: a full forward per token, the same
+text, slower).
+
 ``train`` splits the text by position (first 90% train, last 10% validation), builds the
 tokenizer (``char``: the text's characters; ``bpe``: byte-level BPE of ``--vocab-size`` ids
 trained on the training part only), trains with the Trainer and writes ``last.npz`` and
@@ -62,6 +65,9 @@ def parser() -> argparse.ArgumentParser:
     model.add_argument("--no-bias", action="store_true", help="Linear and LayerNorm without bias")
     model.add_argument("--untied", action="store_true", help="separate output and input tables")
     model.add_argument("--model-seed", type=int, default=0, help="seed of the initial weights")
+    model.add_argument(
+        "--pos-encoding", choices=("learned", "sinusoidal", "rotary"), default="learned"
+    )
     optim = train.add_argument_group("optimisation")
     t = TrainConfig()
     optim.add_argument("--batch-size", type=int, default=t.batch_size)
@@ -86,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
     sample.add_argument("--top-k", type=int, default=None)
     sample.add_argument("--top-p", type=float, default=None)
     sample.add_argument("--seed", type=int, default=None)
+    sample.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="a full forward per token instead of the KV cache (same text, slower)",
+    )
     return top
 
 
@@ -114,6 +125,7 @@ def _train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         bias=not args.no_bias,
         tie_weights=not args.untied,
+        pos_encoding=args.pos_encoding,
     )
     schedule = TrainConfig(
         batch_size=args.batch_size,
@@ -179,6 +191,7 @@ def _sample(args: argparse.Namespace) -> int:
         top_k=args.top_k,
         top_p=args.top_p,
         seed=args.seed,
+        use_cache=not args.no_cache,
     ):
         sys.stdout.write(piece)
         sys.stdout.flush()

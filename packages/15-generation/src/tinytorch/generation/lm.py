@@ -77,6 +77,7 @@ class GPTConfig:
     The defaults are nanoGPT's small character-level setting scaled to a laptop CPU: 4 layers,
     4 heads, 128 features, a 64-token context (about 0.8M parameters with 65 characters).
     ``gelu_approximate``: ``"none"`` (exact, erf) or ``"tanh"`` (GPT-2's approximation).
+    ``pos_encoding``: ``"learned"`` (GPT-2), ``"sinusoidal"`` or ``"rotary"`` (RoPE).
     """
 
     vocab_size: int
@@ -88,6 +89,7 @@ class GPTConfig:
     bias: bool = True
     tie_weights: bool = True
     gelu_approximate: str = "none"
+    pos_encoding: str = "learned"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GPTConfig:

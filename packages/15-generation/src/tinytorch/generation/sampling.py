@@ -24,9 +24,12 @@ top-p):
 Randomness comes from one ``np.random.Generator`` (``seed``: an int, a Generator, or None for
 fresh entropy): the same seed gives the same text.
 
-Cost per new token: one forward pass over the whole (cropped) context, ``O(T)`` work per layer
-for the matmuls and ``O(T^2)`` for attention, recomputing every earlier position each time;
-module 19's KV cache keeps the keys and values of earlier positions instead.
+Cost per new token without a cache: one forward pass over the whole (cropped) context, ``O(T)``
+work per layer for the matmuls and ``O(T^2)`` for attention, recomputing every earlier position
+each time. With the KV cache (``use_cache=True``, the default for models that take one, such
+as TinyGPT): the keys and values of earlier positions are kept (module 13's `KVCache`), and
+each step runs the new token alone, ``O(1)`` matmul work per layer and ``O(T)`` attention.
+Module 19 measures it, accounts for its memory and adds an INT8 cache.
 """
 
 from __future__ import annotations
@@ -302,6 +305,39 @@ def _stop_ids(stop: int | Iterable[int] | None) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
+def _as_mask(attention_mask: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The attention mask as bool (B, T), None when absent or all ones; left padding only."""
+    if attention_mask is None:
+        return None
+    mask = np.asarray(getattr(attention_mask, "data", attention_mask))
+    mask = np.atleast_2d(mask).astype(bool)
+    if mask.shape != shape:
+        raise ValueError(
+            f"generate: attention_mask must have idx's shape {shape} (1 = token, 0 = padding), "
+            f"got {mask.shape}"
+        )
+    if not mask[:, -1].all() or (np.diff(mask.astype(np.int8), axis=1) < 0).any():
+        raise ValueError(
+            "generate: pad prompts of different lengths on the left (attention_mask rows of 0s "
+            "then 1s, e.g. the tokenizer's padding_side='left'): the next token continues the "
+            "last position of every row"
+        )
+    return None if mask.all() else mask
+
+
+def _make_cache(
+    model: Module, batch: int, block: int | None, use_cache: bool, kv_cache: Any
+) -> Any:
+    """The cache to fill: ``kv_cache``, else the model's own (``model.make_kv_cache``), else
+    None (the model takes no cache: full forwards)."""
+    if kv_cache is not None:
+        return kv_cache
+    make = getattr(model, "make_kv_cache", None)
+    if not use_cache or make is None:
+        return None
+    return make(batch, block)
+
+
 def generate_stream(
     model: Module,
     idx: Any,
@@ -312,6 +348,9 @@ def generate_stream(
     seed: Seed = None,
     stop: int | Iterable[int] | None = None,
     block_size: int | None = None,
+    use_cache: bool = True,
+    attention_mask: Any = None,
+    kv_cache: Any = None,
 ) -> Iterator[np.ndarray]:
     """Yield the new tokens one step at a time: an int64 array ``(B,)`` per step.
 
@@ -324,21 +363,33 @@ def generate_stream(
     if max_new_tokens < 0:
         raise ValueError(f"generate: max_new_tokens must be >= 0, got {max_new_tokens}")
     ids = _as_ids(idx)
+    mask = _as_mask(attention_mask, ids.shape)
     generator = _rng(seed)
     block = _block_size(model, block_size)
     stops = _stop_ids(stop)
     finished = np.zeros(ids.shape[0], dtype=bool)
     ended_with = np.zeros(ids.shape[0], dtype=np.int64)
+    cache = _make_cache(model, ids.shape[0], block, use_cache, kv_cache)
+    window = 0
+    if cache is not None:
+        window = cache.get_max_cache_shape()
+        window = window if block is None else min(block, window)
     modes = [(module, module.training) for module in model.modules()]
     model.eval()
     try:
-        for _ in range(max_new_tokens):
-            # HINT: the model sees at most `block` positions (None: all): the last ones
-            # BEGIN SOLUTION
-            context = ids if block is None else ids[:, -block:]
-            # END SOLUTION
+        for step in range(max_new_tokens):
             with no_grad():
-                output = model(Tensor(context))
+                if cache is None:
+                    # HINT: the model sees at most `block` positions (None: all): the last ones
+                    # BEGIN SOLUTION
+                    context = ids if block is None else ids[:, -block:]
+                    # END SOLUTION
+                    options = {}
+                    if mask is not None:
+                        options["attention_mask"] = mask[:, -context.shape[1] :]
+                    output = model(Tensor(context), **options)
+                else:
+                    output = _cached_step(model, cache, ids, mask, step == 0, window)
             logits = _last_logits(output, ids.shape[0])
             token = sample_next_token(logits, temperature, top_k, top_p, generator)
             token = np.where(finished, ended_with, token)
@@ -346,12 +397,33 @@ def generate_stream(
             ended_with = np.where(newly, token, ended_with)
             finished |= newly
             ids = np.concatenate([ids, token[:, None]], axis=1)
+            if mask is not None:
+                mask = np.concatenate([mask, np.ones((mask.shape[0], 1), dtype=bool)], axis=1)
             yield token
             if finished.all():
                 return
     finally:
         for module, mode in modes:
             module.training = mode
+
+
+def _cached_step(
+    model: Module, cache: Any, ids: np.ndarray, mask: np.ndarray | None, first: bool, window: int
+) -> Any:
+    """The logits after ``ids`` with a KV cache: the last token alone when the cache holds
+    everything before it; else (the prompt, or past the window) the cache refilled from the
+    last ``window`` tokens, the very context the uncached path would see."""
+    held = cache.get_seq_length()
+    options: dict[str, Any] = {"kv_cache": cache}
+    if not first and held < window:
+        if mask is not None:
+            options["attention_mask"] = mask[:, -(held + 1) :]
+        return model(Tensor(ids[:, -1:]), **options)
+    cache.reset()
+    context = ids[:, -window:]
+    if mask is not None:
+        options["attention_mask"] = mask[:, -context.shape[1] :]
+    return model(Tensor(context), **options)
 
 
 def generate(
@@ -364,6 +436,9 @@ def generate(
     seed: Seed = None,
     stop: int | Iterable[int] | None = None,
     block_size: int | None = None,
+    use_cache: bool = True,
+    attention_mask: Any = None,
+    kv_cache: Any = None,
 ) -> Any:
     """Extend the token ids ``idx`` by up to ``max_new_tokens`` tokens, one at a time.
 
@@ -380,11 +455,37 @@ def generate(
     generation ends when all have (finished sequences are padded with their stop id).
     Runs under ``no_grad`` and in eval mode (dropout off); restores the model's modes.
 
-    Cost: ``n`` forward passes over up to ``block_size`` positions each (no KV cache).
+    ``use_cache`` (default True): for a model with ``make_kv_cache`` (TinyGPT), the prompt
+    runs once through the model (the prefill, filling module 13's `KVCache`), then each step
+    runs only the new token (``model(token, kv_cache=cache)``). The logits are those of the
+    full forward (to float rounding), so greedy decoding gives the same tokens. Past
+    ``block_size`` the context slides: each step refills the cache from the last
+    ``block_size`` tokens, exactly the context the uncached path sees (and no faster).
+    ``use_cache=False``, or a model without ``make_kv_cache``: a full forward over the
+    (cropped) context every step. ``kv_cache``: a cache to fill instead of a new one (e.g.
+    module 19's ``Int8KVCache``; its ``max_len`` bounds the window).
+
+    ``attention_mask`` (B, T) (1 = token, 0 = padding): prompts of different lengths, padded
+    on the left; each row gives what it gives alone (greedy), its padding kept in the output.
+
+    Cost: with the cache, one forward over the prompt, then per token ``O(n_layer * C^2)``
+    for the projections and ``O(n_layer * t * C)`` for attention at position t; without,
+    ``n`` forward passes over up to ``block_size`` positions each.
     """
     new = list(
         generate_stream(
-            model, idx, max_new_tokens, temperature, top_k, top_p, seed, stop, block_size
+            model,
+            idx,
+            max_new_tokens,
+            temperature,
+            top_k,
+            top_p,
+            seed,
+            stop,
+            block_size,
+            use_cache,
+            attention_mask,
+            kv_cache,
         )
     )
     ids = _as_ids(idx)
@@ -416,6 +517,7 @@ def stream_text(
     seed: Seed = None,
     stop: int | Iterable[int] | None = None,
     block_size: int | None = None,
+    use_cache: bool = True,
 ) -> Iterator[str]:
     """Yield the continuation of ``prompt`` as text, piece by piece, as it is generated.
 
@@ -423,12 +525,13 @@ def stream_text(
     `CharTokenizer` or `BPETokenizer`). With byte-level BPE one character can span several
     tokens: pieces come from an incremental UTF-8 decoder (``decode_bytes``), so a character
     is printed once its last byte has arrived, never as a replacement character midway.
+    ``use_cache``: as `generate` (the KV cache, on by default).
     """
     ids = _encode_prompt(tokenizer, prompt)
     decode_bytes = getattr(tokenizer, "decode_bytes", None)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     stream = generate_stream(
-        model, [ids], max_new_tokens, temperature, top_k, top_p, seed, stop, block_size
+        model, [ids], max_new_tokens, temperature, top_k, top_p, seed, stop, block_size, use_cache
     )
     for token in stream:
         if decode_bytes is not None:
@@ -454,9 +557,20 @@ def generate_text(
     seed: Seed = None,
     stop: int | Iterable[int] | None = None,
     block_size: int | None = None,
+    use_cache: bool = True,
 ) -> str:
     """``prompt`` followed by its generated continuation (`stream_text`, joined)."""
     pieces = stream_text(
-        model, tokenizer, prompt, max_new_tokens, temperature, top_k, top_p, seed, stop, block_size
+        model,
+        tokenizer,
+        prompt,
+        max_new_tokens,
+        temperature,
+        top_k,
+        top_p,
+        seed,
+        stop,
+        block_size,
+        use_cache,
     )
     return prompt + "".join(pieces)
