@@ -52,6 +52,10 @@ def _grade(workspace: Workspace, *args: str) -> dict:
 def test_workspace_layout(solved: Workspace) -> None:
     for name in ("README.md", "noxfile.py", "pyproject.toml", "workspace.json", "milestones"):
         assert (solved.root / name).exists(), name
+    # the course tools travel with the workspace: `pip install ./packages/course`, and the
+    # workspace noxfile loads their package discovery by path
+    assert (solved.root / "packages/course/src/tinytorch/course/packages.py").is_file()
+    assert ".tinytorch/" in (solved.root / ".gitignore").read_text().splitlines()
     assert [m.number for m in solved.assigned()] == [m.number for m in FENCED]
     readme = (solved.root / "README.md").read_text()
     for module in MODULES:
