@@ -27,6 +27,8 @@ CASES = (
     "attention",
     "layernorm",
     "tinygpt_step",
+    "kvcache",
+    "kernels",
 )
 
 

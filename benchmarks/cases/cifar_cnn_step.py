@@ -16,6 +16,11 @@ FLOPs count the convolutions and the linear layer: forward, then the weight grad
 the input gradients of every layer but the first (the images need none). BatchNorm, ReLU and
 pooling (a few FLOPs per element) are not counted.
 
+With module 17 installed, a second row times the same step with its kernels on (``fuse`` for
+BatchNorm+ReLU, ``using("fast")`` for conv and max-pool) on an identical fresh model, and the
+summary's ``interleaved`` gives the three medians (reference, kernels, PyTorch) of steps timed
+in turn, A, B, C, A, ..., with their ratios: steadier than two sides timed one after the other.
+
 Then 5 profiled steps per side say where the time goes (see `op_profile`): TinyTorch's time in
 each Op's forward and backward (its derivative), PyTorch's in each top-level op of its
 profiler; each part's median over the steps, and their sum as the total.
@@ -32,6 +37,7 @@ from typing import Any
 import numpy as np
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from cases.kernels_on import interleaved, kernels_module, with_kernels
 from harness import SETTLE_S, Bench, Report, TextTable
 from op_profile import (
     KernelClock,
@@ -70,19 +76,32 @@ def torch_twin(torch: Any, model: Any) -> Any:
         kind = type(layer).__name__
         if kind == "Conv2d":
             return nn.Conv2d(
-                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
-                layer.padding, layer.dilation, layer.groups, bias=layer.bias is not None,
-            )  # fmt: skip
+                layer.in_channels,
+                layer.out_channels,
+                layer.kernel_size,
+                layer.stride,
+                layer.padding,
+                layer.dilation,
+                layer.groups,
+                bias=layer.bias is not None,
+            )
         if kind == "BatchNorm2d":
             return nn.BatchNorm2d(
-                layer.num_features, layer.eps, layer.momentum, layer.affine,
-                layer.track_running_stats, bias=layer.bias is not None,
-            )  # fmt: skip
+                layer.num_features,
+                layer.eps,
+                layer.momentum,
+                layer.affine,
+                layer.track_running_stats,
+                bias=layer.bias is not None,
+            )
         if kind == "MaxPool2d":
             return nn.MaxPool2d(
-                layer.kernel_size, layer.stride, layer.padding, layer.dilation,
+                layer.kernel_size,
+                layer.stride,
+                layer.padding,
+                layer.dilation,
                 ceil_mode=layer.ceil_mode,
-            )  # fmt: skip
+            )
         if kind == "Linear":
             return nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
         if kind == "ReLU":
@@ -310,6 +329,41 @@ def run(bench: Bench) -> Report:
     row = bench.compare(
         f"step, batch {batch}", tinytorch_step, torch_step, flops=flops, note=note, repeats=SAMPLES
     )
+    rows = [row]
+    kernels = kernels_module()
+    if kernels is not None:
+        fast_pair = make_pair(None, seed=0)  # a fresh, identical model and optimizer
+        kernels.fuse(fast_pair[0])  # shares the parameters: the optimizer needs no change
+        fast_step = with_kernels(kernels, make_steps(None, fast_pair, x, labels)[0])
+        with kernels.using("fast"):
+            on = kernels.describe()
+        rows.append(
+            bench.compare(
+                f"step, batch {batch}, kernels on",
+                fast_step,
+                torch_step,
+                flops=flops,
+                note=on,
+                repeats=SAMPLES,
+            )
+        )
+        sides = {"reference": tinytorch_step, "kernels": fast_step}
+        if torch is not None:
+            sides["pytorch"] = torch_step
+        medians_s = interleaved(sides, 3 if bench.quick else 9)
+        summary["kernels"] = on
+        summary["interleaved"] = {
+            "median_s": medians_s,
+            "kernels_speedup": medians_s["reference"] / medians_s["kernels"],
+            **(
+                {
+                    "reference_vs_pytorch": medians_s["reference"] / medians_s["pytorch"],
+                    "kernels_vs_pytorch": medians_s["kernels"] / medians_s["pytorch"],
+                }
+                if torch is not None
+                else {}
+            ),
+        }
 
     steps = QUICK_PROFILED_STEPS if bench.quick else PROFILED_STEPS
     profiles = [profile_tinytorch(tinytorch_step, steps)]
@@ -322,4 +376,4 @@ def run(bench: Bench) -> Report:
             for side, (entries, kernel) in zip(("tinytorch", "pytorch"), profiles, strict=False)
         },
     }
-    return Report([row], summary, [breakdown_table(profiles)])
+    return Report(rows, summary, [breakdown_table(profiles)])

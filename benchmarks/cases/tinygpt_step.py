@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 import tinytorch.autograd  # noqa: F401  (switches autograd on)
+from cases.kernels_on import interleaved, kernels_module, with_kernels
 from harness import SETTLE_S, Bench, Report, TextTable
 from op_profile import (
     ENGINE_EVENT,
@@ -353,6 +354,35 @@ def run(bench: Bench) -> Report:
     label = f"step, batch {batch} x {config['block_size']} tokens"
     row = bench.compare(label, tinytorch_step, torch_step, flops=flops, note=note, repeats=SAMPLES)
     summary["ratio"] = row.ratio
+    rows = [row]
+    kernels = kernels_module()
+    if kernels is not None:  # module 17's kernels on an identical fresh model
+        fast_step = with_kernels(
+            kernels, make_steps(None, make_pair(None, config), idx, targets)[0]
+        )
+        with kernels.using("fast"):
+            on = kernels.describe()
+        rows.append(
+            bench.compare(
+                f"{label}, kernels on",
+                fast_step,
+                torch_step,
+                flops=flops,
+                note=on,
+                repeats=SAMPLES,
+            )
+        )
+        sides = {"reference": tinytorch_step, "kernels": fast_step}
+        if torch is not None:
+            sides["pytorch"] = torch_step
+        medians_s = interleaved(sides, 3 if bench.quick else 9)
+        summary["kernels"] = on
+        summary["interleaved"] = {"median_s": medians_s}
+        for name in ("reference", "kernels"):
+            if torch is not None:
+                summary["interleaved"][f"{name}_vs_pytorch"] = (
+                    medians_s[name] / medians_s["pytorch"]
+                )
     steps = QUICK_PROFILED_STEPS if bench.quick else PROFILED_STEPS
     profiles = [profile_tinytorch(tinytorch_step, steps)]
     if torch is not None:
@@ -362,4 +392,4 @@ def run(bench: Bench) -> Report:
         for side, (entries, kernel) in zip(("tinytorch", "pytorch"), profiles, strict=False)
     }
     summary["uniform_loss"] = math.log(config["vocab_size"])
-    return Report([row], summary, [breakdown_table(profiles)])
+    return Report(rows, summary, [breakdown_table(profiles)])

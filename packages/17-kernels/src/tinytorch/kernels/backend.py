@@ -10,15 +10,16 @@ thing (to round-off; the summation order differs); `use_numba` picks one:
   ``0``; ``with use_numba(False):`` forces the NumPy path (the tests run both);
 - compiled code is cached on disk (``cache=True``), so only the very first call on a machine
   compiles (seconds); `warm_up` compiles every kernel up front, outside any timing;
-- thread-parallel kernels (``parallel=True``, ``prange`` over channels or images) use
-  `num_threads` threads: the BLAS thread count when ``OMP_NUM_THREADS`` (or
-  ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS``) is set, so both sides of a benchmark use the
-  same count, else numba's default (every core); `set_num_threads` changes it.
+- the kernels' outer loops are ``prange`` loops (over channels or image planes): with
+  `num_threads` 1 (the default) they compile serial, with more (`set_num_threads`, or the
+  environment variable ``TINYTORCH_KERNEL_THREADS``) as ``parallel=True`` code on that many
+  threads. BLAS (the matmuls) keeps its own count (``OMP_NUM_THREADS``).
 """
 
 from __future__ import annotations
 
 import os
+import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -32,11 +33,10 @@ except ImportError:  # pragma: no cover - exercised in environments without numb
     numba = None
     HAVE_NUMBA = False
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
 
 class _State:
     enabled = HAVE_NUMBA and os.environ.get("TINYTORCH_NUMBA", "1") != "0"
+    threads = 1
 
 
 def numba_enabled() -> bool:
@@ -59,14 +59,51 @@ def use_numba(enabled: bool) -> Iterator[None]:
         _State.enabled = previous
 
 
-def jit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """``numba.njit(cache=True, **options)``, or the plain Python function without numba (it is
-    then never called: the NumPy twin runs instead)."""
+# Floating-point reassociation lets LLVM vectorise sums (8 float32 lanes instead of one
+# add at a time: ~10x on a per-channel sum); NaN and infinity keep their IEEE meaning.
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
-    def wrap(function: Callable[..., Any]) -> Callable[..., Any]:
+
+class Compiled:
+    """A numba kernel compiled on first use in two variants from one Python function: serial,
+    and ``parallel=True`` (its ``prange`` loops split over `num_threads` threads), chosen per
+    call by the thread setting. Both are cached on disk under their own names."""
+
+    def __init__(self, function: Callable[..., Any], fastmath: bool) -> None:
+        self.function = function
+        self.fastmath = fastmath
+        self._variants: dict[bool, Any] = {}
+
+    def _compile(self, parallel: bool) -> Any:
+        function = self.function
+        if parallel:  # a copy with its own name, so the two variants' caches differ
+            function = types.FunctionType(
+                function.__code__, function.__globals__, function.__name__ + "_parallel",
+                function.__defaults__, function.__closure__,
+            )  # fmt: skip
+            function.__qualname__ = self.function.__qualname__ + "_parallel"
+            function.__module__ = self.function.__module__
+        options: dict[str, Any] = {"cache": True, "parallel": parallel}
+        if self.fastmath:
+            options["fastmath"] = FASTMATH
+        return numba.njit(**options)(function)
+
+    def __call__(self, *args: Any) -> Any:
+        parallel = _State.threads > 1
+        variant = self._variants.get(parallel)
+        if variant is None:
+            variant = self._variants[parallel] = self._compile(parallel)
+        return variant(*args)
+
+
+def jit(fastmath: bool = False) -> Callable[[Callable[..., Any]], Any]:
+    """Compile with numba (see `Compiled`); without numba the plain function, never called (the
+    NumPy twin runs instead). ``fastmath`` allows reassociation (vectorised sums)."""
+
+    def wrap(function: Callable[..., Any]) -> Any:
         if not HAVE_NUMBA:
             return function
-        return numba.njit(cache=True, **options)(function)  # type: ignore[no-any-return,unused-ignore]
+        return Compiled(function, fastmath)
 
     return wrap
 
@@ -76,34 +113,31 @@ def jit(**options: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 prange = numba.prange if HAVE_NUMBA else range
 
 
-def _blas_threads() -> int | None:
-    for variable in THREAD_VARIABLES:
-        value = os.environ.get(variable, "")
-        if value.isdigit() and int(value) > 0:
-            return int(value)
-    return None
-
-
 def num_threads() -> int:
-    """Threads the parallel numba kernels use (1 without numba: the NumPy twins are serial,
-    apart from BLAS calls, which use BLAS's own count)."""
-    if not HAVE_NUMBA:
-        return 1
-    return int(numba.get_num_threads())
+    """Threads the numba kernels use: 1 (serial, the default) unless `set_num_threads` or the
+    environment variable ``TINYTORCH_KERNEL_THREADS`` asked for more."""
+    return _State.threads
 
 
 def set_num_threads(threads: int) -> None:
-    """Run the parallel kernels on ``threads`` threads (at most numba's NUMBA_NUM_THREADS)."""
+    """Run the numba kernels' ``prange`` loops on ``threads`` threads (1: serial code).
+
+    Serial is the default: BLAS already spreads the matmuls over the cores, and a second pool
+    of spinning threads competing with BLAS's (and with other programs on a shared machine)
+    can cost more than it saves on the small per-channel loops here. Capped at numba's
+    ``NUMBA_NUM_THREADS`` (the cores).
+    """
     if threads < 1:
         raise ValueError(f"set_num_threads: threads must be >= 1, got {threads}")
     if HAVE_NUMBA:
-        numba.set_num_threads(min(threads, int(numba.config.NUMBA_NUM_THREADS)))
+        threads = min(threads, int(numba.config.NUMBA_NUM_THREADS))
+        numba.set_num_threads(threads)
+    _State.threads = threads if HAVE_NUMBA else 1
 
 
-if HAVE_NUMBA:  # follow the BLAS thread count when one is set
-    _threads = _blas_threads()
-    if _threads is not None:
-        set_num_threads(_threads)
+_requested = os.environ.get("TINYTORCH_KERNEL_THREADS", "")
+if _requested.isdigit() and int(_requested) > 0:
+    set_num_threads(int(_requested))
 
 
 def mark_fast(op: Any, fast: bool) -> None:

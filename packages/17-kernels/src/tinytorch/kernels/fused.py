@@ -33,7 +33,7 @@ from tinytorch.tensor import Tensor, accumulate_grad
 from tinytorch.tensor.dispatch import Grads
 
 
-@jit(parallel=True)
+@jit(fastmath=True)
 def _statistics(x, mean, var):  # pragma: no cover - compiled
     n, c, m = x.shape
     for ch in prange(c):
@@ -49,7 +49,7 @@ def _statistics(x, mean, var):  # pragma: no cover - compiled
         var[ch] = max(squares / (n * m) - mu * mu, 0.0)
 
 
-@jit(parallel=True)
+@jit()
 def _bn_relu_forward(x, scale, shift, out):  # pragma: no cover - compiled
     n, c, m = x.shape
     for ch in prange(c):
@@ -61,7 +61,7 @@ def _bn_relu_forward(x, scale, shift, out):  # pragma: no cover - compiled
                 out[i, ch, j] = z if z > 0 else 0.0
 
 
-@jit(parallel=True)
+@jit(fastmath=True)
 def _bn_relu_backward(
     x, g, mean, invstd, scale, shift, training, dx, dweight, dbias
 ):  # pragma: no cover
