@@ -201,6 +201,8 @@ def test_test_output_paths_grammar_and_k(course, tmp_path, monkeypatch, capfd):
     assert any(node in line for line in lines), out  # one piece, never broken across lines
     assert "packages/03-layers/src/tinytorch/layers/core.py:" in out and "../" not in out
     assert "1 of the failures is a NotImplementedError: code still to write" in out
+    assert cli.main(["test", "03", "-k", "negative"]) == 1  # the summary: one line per id too
+    assert f"  first failure: {node}\n" in capfd.readouterr().out
     assert cli.main(["test", "03", "-k", "nothing_like_this"]) == 1
     out = " ".join(capfd.readouterr().out.split())
     assert "no test of module 03 layers matches -k 'nothing_like_this'" in out

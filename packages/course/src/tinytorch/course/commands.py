@@ -203,9 +203,10 @@ def _print_result(console: Console, module: ModulePackage, result: TestResult) -
         console.print(f"  {stubs} of the failures {are}: code still to write")
     if result.failures:
         first = result.failures[0]
-        console.print(f"  first failure: {first.test}")
+        # soft_wrap: a test id is never broken across lines, whatever the terminal's width
+        console.print(f"  first failure: {first.test}", markup=False, soft_wrap=True)
         message = "\n    ".join(first.message.strip().splitlines()[:4])
-        console.print(f"    {message}", markup=False)
+        console.print(f"    {message}", markup=False, soft_wrap=True)
 
 
 def cmd_test(args: argparse.Namespace, console: Console) -> int:
