@@ -28,6 +28,7 @@ CASES = (
     "layernorm",
     "tinygpt_step",
     "kvcache",
+    "kvcache",
     "kernels",
 )
 
