@@ -28,7 +28,6 @@ CASES = (
     "layernorm",
     "tinygpt_step",
     "kvcache",
-    "kvcache",
     "kernels",
 )
 
