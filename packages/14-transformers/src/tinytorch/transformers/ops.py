@@ -31,6 +31,7 @@ The language-model loss is module 10's fused cross-entropy over the B*T position
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -102,7 +103,7 @@ class _NormOp(Op):
                     f"{self.normalized_shape}, got {param.shape}"
                 )
         self.input_shape = x.shape
-        return x.reshape(-1, int(np.prod(self.normalized_shape)))
+        return x.reshape(-1, math.prod(self.normalized_shape))
 
     def _param_grads(
         self, rows: np.ndarray, xhat: np.ndarray, needs: tuple[bool, ...], bias: bool
