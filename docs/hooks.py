@@ -511,6 +511,12 @@ def rewrite_links(text: str, base: Path, page: str, modules: list[ModuleInfo]) -
     return "\n".join(out)
 
 
+def _what(module: ModuleInfo) -> str:
+    """The package description without its "TinyTorch module NN: " prefix, as a sentence."""
+    text = module.description.removeprefix(f"TinyTorch module {module.number}: ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def module_page(
     module: ModuleInfo,
     modules: list[ModuleInfo],
@@ -533,7 +539,7 @@ def module_page(
     ]
     lines = [f"# {module.number} {module.name}", "", " · ".join(facts), ""]
     if module.description:
-        lines += [f"*{module.description.removeprefix(f'TinyTorch module {module.number}: ')}*", ""]
+        lines += [f"*{_what(module)}*", ""]
     lines += [body.strip() or "*This module has no README yet.*", ""]
 
     mine = [f for f in figures if f["module"] == module.slug]
@@ -600,7 +606,7 @@ def course_map(modules: list[ModuleInfo], milestones: list[MilestoneInfo]) -> st
             number = f"{n:02d}"
             module = by_number.get(number)
             if module:
-                what = module.description.removeprefix(f"TinyTorch module {number}: ")
+                what = _what(module)
                 lines.append(
                     f"| [{module.slug}]({module.page}) | `{module.distribution}` | {what} |"
                 )
