@@ -80,7 +80,6 @@ def test_cached_steps_match_pytorch_with_its_own_cache() -> None:
         (torch.zeros(shape, dtype=torch.float64), torch.zeros(shape, dtype=torch.float64))
         for _ in range(2)
     ]
-    ]
     bounds = [(0, 6), *((t, t + 1) for t in range(6, 20))]
     with no_grad(), torch.inference_mode():
         for start, end in bounds:
