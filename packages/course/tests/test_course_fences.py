@@ -22,7 +22,7 @@ def src(text: str) -> str:
 
 SOURCE = src(
     '''
-    import numpy as np
+    import copy
 
     MARKER = "<open>"  # a marker inside a string is no fence
 
@@ -39,7 +39,7 @@ SOURCE = src(
 
     class Linear:
         def backward(self, g):
-            checked = np.asarray(g)
+            checked = copy.copy(g)
             <open>
             grad_input = checked * 2  # the secret sauce
             <close>

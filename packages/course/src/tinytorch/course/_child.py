@@ -53,6 +53,8 @@ if not config.get("shrink", True):
 
 
 def _message(report):
+    if isinstance(report.longrepr, tuple) and len(report.longrepr) == 3:  # a skip
+        return str(report.longrepr[2])
     crash = getattr(report.longrepr, "reprcrash", None)
     if crash is not None:
         return crash.message

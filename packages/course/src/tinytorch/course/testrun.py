@@ -133,8 +133,10 @@ def _environment(extra: Mapping[str, str], pythonpath: Sequence[Path], namespace
     return env
 
 
-def _read_report(report: Path) -> tuple[dict[str, str], list[Failure], list[str], bool]:
-    """Outcomes, failures, collected node ids, and whether the session finished."""
+def _read_report(
+    report: Path,
+) -> tuple[dict[str, str], dict[str, str], list[Failure], list[str], bool]:
+    """Outcomes, messages, failures, collected node ids, and whether the session finished."""
     outcomes: dict[str, str] = {}
     messages: dict[str, str] = {}
     collected: list[str] = []
@@ -157,7 +159,7 @@ def _read_report(report: Path) -> tuple[dict[str, str], list[Failure], list[str]
         for node, outcome in outcomes.items()
         if outcome in ("failed", "error")
     ]
-    return outcomes, failures, collected, finished
+    return outcomes, messages, failures, collected, finished
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -216,9 +218,8 @@ def run_tests(
             _kill_group(proc)
             output, _ = proc.communicate()
         seconds = time.perf_counter() - start
-        outcomes, failures, collected, finished = _read_report(report)
-    messages = {f.test: f.message for f in failures}
-    messages |= {n: "skipped" for n, o in outcomes.items() if o == "skipped"}
+        outcomes, messages, failures, collected, finished = _read_report(report)
+    messages = {node: text for node, text in messages.items() if outcomes[node] != "passed"}
     counts = {k: sum(v == k for v in outcomes.values()) for k in ("passed", "skipped")}
     error, limit = None, None
     code = proc.returncode
