@@ -232,3 +232,20 @@ def test_run_a_locked_milestone_and_status_of_reference_modules(
     assert cli.main(["test", "03"]) == 0
     assert cli.main(["run", "milestones/m01_double.py"]) == 0
     assert "milestone 01: 42" in capfd.readouterr().out
+
+
+def test_status_in_the_repository_counts_the_reference_until_a_run_fails(
+    course, monkeypatch, capsys
+):
+    monkeypatch.chdir(course)
+    assert cli.main(["status"]) == 0
+    out = _text(capsys)
+    assert "02 tensor repository not run yet (reference: counts as passing)" in out
+    assert "m01_double unlocked" in out
+    ops = course / "packages/03-layers/src/tinytorch/layers/core.py"
+    ops.write_text(ops.read_text().replace("return add(x, x)", "return add(x, 1)"))
+    assert cli.main(["test", "03"]) == 1
+    assert cli.main(["status"]) == 0
+    out = _text(capsys)
+    assert "03 layers repository 2 of 2 failing" in out
+    assert "m01_double locked: needs 03 layers passing" in out

@@ -322,7 +322,8 @@ def module_progress(root: Path) -> tuple[list[ModulePackage], dict[str, tuple[st
     """Each module of the course folder ``root``: (its ``tests`` cell, why it is not passing --
     ``""`` when it is). Reference code (every module of the repository, and the modules of a
     workspace the student does not write or has swapped out) counts as passing: only the
-    student's own modules need their tests run."""
+    student's own modules need their tests run. In the repository a recorded failure still
+    counts (a developer's edit broke it)."""
     modules = discover_modules(root)
     workspace = Workspace.load(root) if (root / WORKSPACE_FILE).is_file() else None
     results = load_results(root)
@@ -335,8 +336,10 @@ def module_progress(root: Path) -> tuple[list[ModulePackage], dict[str, tuple[st
             cell, ok = _test_cell(entry, current)
         else:
             cell, ok = _test_cell(None, True)
-        if not own and not ok:
+        if workspace is not None and not own:  # a reference version in a workspace
             cell, ok = "[dim]reference: counts as passing", True
+        elif workspace is None and entry is None:  # the repository: the reference itself
+            cell, ok = "[dim]not run yet (reference: counts as passing)", True
         progress[module.name] = (cell, "" if ok else module.label)
     return modules, progress
 
