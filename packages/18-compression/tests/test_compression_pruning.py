@@ -224,3 +224,21 @@ def test_structured_pruning_cuts_conv_flops() -> None:
 def test_structured_pruning_needs_a_sequential() -> None:
     with pytest.raises(TypeError, match="works on a Sequential"):
         plan_channel_pruning(Linear(2, 2), 0.5)
+
+
+def test_recalibrate_batchnorm_recomputes_the_running_statistics() -> None:
+    from tinytorch.compression import recalibrate_batchnorm
+
+    model = cnn()
+    weights = {n: p.data.copy() for n, p in model.named_parameters()}
+    batches = [rng(20 + i).normal(0, 1, (6, 3, 8, 8)).astype(np.float32) for i in range(3)]
+    recalibrate_batchnorm(model, [(b, None) for b in batches])
+    assert not model.training and model[1].momentum == 0.1  # mode and momentum restored
+    outputs = [model[0](Tensor(b)).data for b in batches]  # the first BatchNorm's inputs
+    means = np.mean([o.mean(axis=(0, 2, 3)) for o in outputs], axis=0)
+    variances = np.mean([o.var(axis=(0, 2, 3), ddof=1) for o in outputs], axis=0)
+    assert_close(model[1].running_mean.data, means, rtol=1e-4, atol=1e-5)
+    assert_close(model[1].running_var.data, variances, rtol=1e-4, atol=1e-5)
+    assert int(model[1].num_batches_tracked.item()) == 3
+    for name, param in model.named_parameters():
+        np.testing.assert_array_equal(param.data, weights[name])

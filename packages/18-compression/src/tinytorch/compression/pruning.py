@@ -51,6 +51,7 @@ __all__ = [
     "mask_channels",
     "plan_channel_pruning",
     "prune_channels",
+    "recalibrate_batchnorm",
     "remove",
     "shrink",
     "sparse_bytes",
@@ -415,3 +416,36 @@ def prune_channels(
     """`plan_channel_pruning` then `shrink`: ``(smaller model, plans)``; ``model`` unchanged."""
     plans = plan_channel_pruning(model, amount, min_channels)
     return shrink(model, plans), plans
+
+
+def recalibrate_batchnorm(model: Module, batches: Iterable[Any]) -> Module:
+    """Recompute every BatchNorm's running mean and variance from ``batches`` (inputs, or
+    (inputs, targets) pairs), in place, without touching a weight: after `shrink`, the layers
+    after a pruned one see different inputs, so their stored statistics are stale (a pruned CNN
+    can fall to chance accuracy until they are refreshed). Forward passes only, no graph; each
+    BatchNorm temporarily averages all batches equally (``momentum=None``). Returns ``model``
+    in the mode it had."""
+    from tinytorch.autograd import no_grad
+
+    norms = [m for m in model.modules() if isinstance(m, (BatchNorm1d, BatchNorm2d))]
+    saved = [(norm, norm.momentum) for norm in norms]
+    training = model.training
+    for norm in norms:
+        if norm.running_mean is None or norm.running_var is None:
+            continue
+        norm.running_mean.data[...] = 0.0
+        norm.running_var.data[...] = 1.0
+        if norm.num_batches_tracked is not None:
+            norm.num_batches_tracked.data[...] = 0
+        norm.momentum = None
+    model.train()
+    try:
+        with no_grad():
+            for batch in batches:
+                inputs = batch[0] if isinstance(batch, (tuple, list)) else batch
+                model(inputs if isinstance(inputs, Tensor) else Tensor(np.asarray(inputs)))
+    finally:
+        for norm, momentum in saved:
+            norm.momentum = momentum
+        model.train(training)
+    return model
