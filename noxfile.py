@@ -199,4 +199,34 @@ def bench(session: nox.Session) -> None:
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
 
 
-nox.options.sessions = ["lint", "typecheck", *TEST_SESSIONS, "tests", "build", "wheels"]
+DOCS_TOOLS = [
+    "mkdocs>=1.6,<2",
+    "mkdocs-material>=9.5,<10",
+    "mkdocstrings[python]>=1.0,<2",
+    "mkdocstrings-python>=2.0,<3",
+    "matplotlib>=3.8",
+    "pytest>=7",
+    "ruff",  # mkdocstrings formats the rendered signatures with it
+]
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation site into build/site/: the packages (editable) plus mkdocs-material,
+    mkdocstrings and matplotlib; the systems-lesson figures (docs/gen_figures.py), then
+    `mkdocs build --strict`, then tests-integration/test_docs.py on that site (it opens a page in
+    headless Chromium where one is installed). `nox -s docs -- serve` previews it instead."""
+    install_local(session, all_in_order(), editable=True)
+    session.install(*DOCS_TOOLS)
+    session.chdir(ROOT)
+    env = {**data_env(), "NO_MKDOCS_2_WARNING": "1"}
+    if session.posargs[:1] == ["serve"]:
+        session.run("mkdocs", "serve", *session.posargs[1:], env=env)
+        return
+    session.run("python", "docs/gen_figures.py", env=env)
+    session.run("mkdocs", "build", "--strict", env=env)
+    site = {**env, "TINYTORCH_DOCS_SITE": str(ROOT / "build" / "site")}
+    session.run("pytest", "-p", "no:cacheprovider", "tests-integration/test_docs.py", env=site)
+
+
+nox.options.sessions = ["lint", "typecheck", *TEST_SESSIONS, "tests", "docs", "build", "wheels"]

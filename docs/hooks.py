@@ -36,28 +36,6 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 log = logging.getLogger("mkdocs.hooks.tinytorch")
 
-# `tinytorch` is a namespace shared by every module; only the meta-package ships an __init__.py,
-# which keeps it open with `from pkgutil import extend_path`. griffe (mkdocstrings' loader) knows
-# only the one-line spelling `__path__ = __import__("pkgutil").extend_path(__path__, __name__)`
-# as a pkgutil-style namespace; with editable installs it would take `tinytorch` for the meta
-# package's folder alone and find no module in it. Teach it the two-line spelling too (a no-op
-# once the meta-package's __init__.py uses the one-line spelling).
-try:
-    from griffe._internal import finder as _griffe_finder
-
-    _is_namespace = _griffe_finder._is_pkg_style_namespace
-
-    def _pkg_style_namespace(init_module: Path) -> bool:
-        code = init_module.read_text(encoding="utf-8-sig")
-        return _is_namespace(init_module) or "extend_path(__path__, __name__)" in code
-
-    _griffe_finder._is_pkg_style_namespace = _pkg_style_namespace
-except (ImportError, AttributeError) as error:  # a griffe whose internals moved
-    log.info(
-        "griffe namespace patch not applied (%s): with editable installs, the meta-package "
-        "needs `__path__ = __import__('pkgutil').extend_path(__path__, __name__)`",
-        error,
-    )
 import gen_figures  # noqa: E402  (docs/ is not a package)
 
 # The four phases of the course: modules by number, and what each phase is for.

@@ -15,13 +15,14 @@ PyTorch's layout is here too: ``tinytorch.nn``, ``tinytorch.nn.functional``, ``t
 from __future__ import annotations
 
 import importlib.util
-from pkgutil import extend_path
 
 from tinytorch.__about__ import __version__ as __version__
 from tinytorch._lazy import lazy_exports
 from tinytorch.exports import EXPORTS
 
-__path__ = extend_path(__path__, __name__)
+# An open namespace: every module package installs its own ``tinytorch.<name>``. The one-line
+# pkgutil spelling is the one static tools (griffe, for the docs' API pages) recognise.
+__path__ = __import__("pkgutil").extend_path(__path__, __name__)
 
 OWNERS: dict[str, str] = {
     name: f"tinytorch.{package}" for package, names in EXPORTS.items() for name in names
