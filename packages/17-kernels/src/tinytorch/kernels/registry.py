@@ -85,7 +85,7 @@ def kernel_for(op_type: type[Op]) -> Kernel | None:
 
 def describe(name: str | None = None) -> str:
     """One line saying what a set (by default the active one) switches on, for summaries:
-    ``"kernels: fast (conv: ..., max_pool2d: ...; numba, 2 threads)"``."""
+    ``"kernels: fast (conv, max_pool2d, ...; compiled with numba, 1 thread)"``."""
     from tinytorch.kernels.backend import num_threads, numba_enabled
 
     name = _Active.name if name is None else name
@@ -97,7 +97,12 @@ def describe(name: str | None = None) -> str:
         text = str(getattr(kernel, "description", type(kernel).__name__)).split(":")[0]
         if text not in parts:
             parts.append(text)
-    engine = f"numba, {num_threads()} threads" if numba_enabled() else "NumPy only (no numba)"
+    threads = num_threads()
+    engine = (
+        f"compiled with numba, {threads} thread{'s' if threads > 1 else ''}"
+        if numba_enabled()
+        else "NumPy twins of the compiled kernels"
+    )
     return f"kernels: {name} ({', '.join(parts)}; {engine})"
 
 
