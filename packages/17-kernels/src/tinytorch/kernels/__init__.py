@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinytorch.kernels import conv, embedding, pool
+from tinytorch.kernels import conv, embedding, norm, pool
 from tinytorch.kernels.__about__ import __version__
 from tinytorch.kernels.backend import (
     HAVE_NUMBA,
@@ -53,7 +53,7 @@ from tinytorch.kernels.registry import (
     using,
 )
 
-FAST: dict[Any, Any] = {**conv.KERNELS, **pool.KERNELS, **embedding.KERNELS}
+FAST: dict[Any, Any] = {**conv.KERNELS, **pool.KERNELS, **norm.KERNELS, **embedding.KERNELS}
 register_set("fast", FAST)
 
 
@@ -77,6 +77,12 @@ def warm_up() -> None:
         bn = BatchNormReLUOp(True, 1e-5)
         bn.forward(x, np.ones(2, dtype=dtype), np.zeros(2, dtype=dtype))
         bn.backward(x, (True, True, True))
+        rows = np.ones((2, 4), dtype)
+        xhat, invstd = np.empty_like(rows), np.empty((2, 1), dtype)
+        norm._layer_norm_forward(rows, rows[0], rows[0], 1e-5, xhat, invstd, np.empty_like(rows))
+        norm._layer_norm_backward(
+            rows, xhat, invstd, rows[0], np.empty_like(rows), np.zeros(4), np.zeros(4)
+        )
         embedding._scatter_rows(
             np.zeros(1, np.int64), np.ones((1, 2), dtype), np.zeros((1, 2), dtype)
         )
