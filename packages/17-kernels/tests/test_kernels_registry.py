@@ -144,3 +144,14 @@ def test_buffer_pool_reuses_only_free_buffers() -> None:
     assert again.base is None
     pool.clear()
     assert pool.nbytes() == 0
+
+
+def test_optimize_switches_the_fast_set_on_and_fuses() -> None:
+    from tinytorch.activations import ReLU
+    from tinytorch.networks import Sequential
+    from tinytorch.spatial import BatchNorm2d
+
+    model = Sequential(Conv2d(1, 2, 3), BatchNorm2d(2), ReLU())
+    assert kernels.optimize(model) is model
+    assert kernels.active() == "fast" and kernels.fused_count(model) == 1
+    assert kernels.optimize() is None

@@ -88,6 +88,19 @@ def warm_up() -> None:
         )
 
 
+def optimize(model: Any = None) -> Any:
+    """Switch the "fast" kernel set on process-wide, fuse ``model``'s BatchNorm2d+ReLU pairs
+    (when a model is given; in place) and compile the numba kernels now (`warm_up`), as
+    ``intel_extension_for_pytorch.optimize(model)`` does; returns ``model``. What a milestone
+    calls before training; `describe` then says what is on. Undo with ``use("reference")``
+    (a fused model stays fused: it computes the same function with either set)."""
+    use("fast")
+    warm_up()
+    if model is not None:
+        fuse(model)
+    return model
+
+
 __all__ = [
     "FAST",
     "HAVE_NUMBA",
@@ -105,6 +118,7 @@ __all__ = [
     "matmul_flops",
     "num_threads",
     "numba_enabled",
+    "optimize",
     "register_set",
     "relu_loop",
     "relu_vectorised",
