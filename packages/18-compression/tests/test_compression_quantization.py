@@ -331,3 +331,34 @@ def test_save_load_round_trip_keeps_int8_arrays_and_no_float_weights(tmp_path: P
     with pytest.raises(KeyError, match="the model holds int8"):
         save(net, tmp_path / "float.npz")
         load(fresh, tmp_path / "float.npz")
+
+
+def test_int16_weights_are_256_times_finer() -> None:
+    net = MLP([32, 16, 4], rng=rng(21))
+    x = Tensor(rng(22).normal(0, 1, (10, 32)).astype(np.float32))
+    eight, sixteen = quantize_dynamic(net), quantize_dynamic(net, dtype=np.int16)
+    assert sixteen[0].weight.dtype == np.int16 and sixteen[0].weight.data.nbytes == 2 * 16 * 32
+    weight_error = [
+        np.abs(q[0].dequantized_weight() - net[0].weight.data).max() for q in (eight, sixteen)
+    ]
+    assert weight_error[1] < weight_error[0] / 100
+    q = sixteen[0]
+    assert np.abs(q.weight.data).max() > 30000  # the whole int16 range is used
+    out = sixteen(x).data
+    sixteen[0].accumulate = sixteen[2].accumulate = "int32"
+    np.testing.assert_array_equal(sixteen(x).data, out)  # K * 255 * 32768 needs float64: exact
+
+
+def test_a_static_quantized_cnn_round_trips_through_save_and_load(tmp_path: Path) -> None:
+    model = trained_bn(small_cnn())
+    batches = [rng(30 + i).normal(0, 1, (8, 3, 8, 8)).astype(np.float32) for i in range(2)]
+    spec = {Linear, Conv2d}
+    quantized = quantize_static(fuse_conv_bn(model), batches, qconfig_spec=spec)
+    path = save(quantized, tmp_path / "cnn_int8.npz")
+    state = read_state(path)
+    assert state["0.weight"].dtype == np.int8 and state["0.input_qparams"].shape == (2,)
+    # the same structure, built the same way from other float weights, then loaded
+    fresh = quantize_static(fuse_conv_bn(trained_bn(small_cnn(seed=5), seed=6)), batches, spec)
+    load(fresh, path)
+    x = Tensor(batches[0])
+    np.testing.assert_array_equal(fresh(x).data, quantized(x).data)
