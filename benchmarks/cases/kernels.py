@@ -5,8 +5,10 @@ For each kernel, forward and backward are timed separately, reference Op and ker
 reference; each row times the kernel's forward+backward beside PyTorch's. Shapes are those of
 the CIFAR CNN step (milestone 05, batch 128): its second conv (32 -> 32 channels, 32x32), a
 deeper one (64 -> 64, 16x16), the first max-pool, the first BatchNorm+ReLU pair; and an
-embedding backward of 8,192 tokens into a 10,000 x 256 table. Then the lessons: the tiled
-matmul's time against the tile size (and BLAS), and a Python-loop ReLU against one NumPy call.
+embedding backward of 8,192 tokens into a 10,000 x 256 table; TinyGPT's LayerNorm and MLP block
+(the fused bias+GELU of set "fast+gelu", kept out of "fast" because it measured slower). Then
+the lessons: the tiled matmul's time against the tile size (and BLAS), and a Python-loop ReLU
+against one NumPy call.
 """
 
 from __future__ import annotations
@@ -19,9 +21,17 @@ from cases.kernels_on import interleaved, kernels_module
 from harness import Bench, Report, TextTable
 from tinytorch.activations.ops import ReLUOp
 from tinytorch.embeddings.ops import EmbeddingOp
-from tinytorch.kernels import FAST, BatchNormReLUOp, relu_loop, relu_vectorised, tile_sweep
+from tinytorch.kernels import (
+    FAST,
+    BatchNormReLUOp,
+    relu_loop,
+    relu_vectorised,
+    table,
+    tile_sweep,
+)
 from tinytorch.setup import format_seconds
 from tinytorch.spatial.ops import BatchNormOp, Conv2dOp, MaxPool2dOp
+from tinytorch.transformers.ops import LayerNormOp, MLPOp
 
 TITLE = "Kernels (module 17) beside the reference Ops they replace"
 
@@ -127,6 +137,67 @@ def embedding_case(rng: Any, tokens: int) -> dict[str, Any]:
     }
 
 
+def layer_norm_case(rng: Any) -> dict[str, Any]:
+    """TinyGPT's LayerNorm: 2,048 tokens of 128 features."""
+    x = rng.standard_normal((32, 64, 128), dtype=np.float32)
+    g = rng.standard_normal((32, 64, 128), dtype=np.float32)
+    w, b = np.ones(128, np.float32), np.zeros(128, np.float32)
+    kernel = FAST[LayerNormOp]
+    needs = (True, True, True)
+
+    def torch_ln(torch: Any) -> Any:
+        xt, gt = torch.from_numpy(x).requires_grad_(), torch.from_numpy(g)
+        wt, bt = torch.from_numpy(w).requires_grad_(), torch.from_numpy(b).requires_grad_()
+        return lambda: torch.nn.functional.layer_norm(xt, (128,), wt, bt).backward(gt)
+
+    return {
+        "label": "LayerNorm, 2048 tokens x 128",
+        "make": lambda: LayerNormOp((128,), 1e-5),
+        "ref_fwd": lambda op: op.forward(x, w, b),
+        "fast_fwd": lambda op: kernel.forward(op, x, w, b),
+        "ref_bwd": lambda op: op.backward(g, needs),
+        "fast_bwd": lambda op: kernel.backward(op, g, needs),
+        "torch": torch_ln,
+    }
+
+
+def mlp_case(rng: Any) -> dict[str, Any]:
+    """TinyGPT's MLP block (2,048 tokens, 128 -> 512 -> 128), where the fused bias+GELU kernel
+    (set "fast+gelu") replaces ~25 NumPy passes with one scalar compiled loop."""
+    x = rng.standard_normal((32, 64, 128), dtype=np.float32)
+    params = [
+        rng.standard_normal((512, 128), dtype=np.float32) * 0.1,
+        np.zeros(512, np.float32),
+        rng.standard_normal((128, 512), dtype=np.float32) * 0.1,
+        np.zeros(128, np.float32),
+    ]
+    g = rng.standard_normal((32, 64, 128), dtype=np.float32)
+    kernel = table("fast+gelu")[MLPOp]
+    needs = (True,) * 5
+
+    def torch_mlp(torch: Any) -> Any:
+        xt = torch.from_numpy(x).requires_grad_()
+        ps = [torch.from_numpy(p).requires_grad_() for p in params]
+        gt = torch.from_numpy(g)
+        functional = torch.nn.functional
+
+        def step() -> None:
+            hidden = functional.gelu(functional.linear(xt, ps[0], ps[1]))
+            functional.linear(hidden, ps[2], ps[3]).backward(gt)
+
+        return step
+
+    return {
+        "label": "MLP fused bias+GELU (fast+gelu), 2048 x 128->512",
+        "make": lambda: MLPOp(),
+        "ref_fwd": lambda op: op.forward(x, *params),
+        "fast_fwd": lambda op: kernel.forward(op, x, *params),
+        "ref_bwd": lambda op: op.backward(g, needs),
+        "fast_bwd": lambda op: kernel.backward(op, g, needs),
+        "torch": torch_mlp,
+    }
+
+
 def measure(case: dict[str, Any], rounds: int) -> dict[str, float]:
     """Interleaved medians of the reference and kernel forward, then backward."""
     make_fast = case.get("make_fast", case["make"])
@@ -161,6 +232,8 @@ def run(bench: Bench) -> Report:
         pool_case(batch, rng),
         bn_relu_case(batch, rng),
         embedding_case(rng, 1024 if bench.quick else 8192),
+        layer_norm_case(rng),
+        mlp_case(rng),
     ]
     rows, results, table_rows = [], {}, []
     for case in cases:

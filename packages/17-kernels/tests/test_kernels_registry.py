@@ -43,6 +43,14 @@ def test_using_restores_the_previous_set_even_after_an_error() -> None:
     assert hooks.kernels == {}
 
 
+def test_fast_leaves_the_mlp_to_the_reference_and_fast_gelu_adds_it() -> None:
+    from tinytorch.transformers.ops import MLPOp
+
+    assert MLPOp not in kernels.FAST
+    assert set(kernels.table("fast+gelu")) == {*kernels.FAST, MLPOp}
+    assert kernels.available() == ["fast", "fast+gelu", "reference"]
+
+
 def test_unknown_set_names_the_choices() -> None:
     with pytest.raises(ValueError, match=r"unknown kernel set 'fastest'.*fast"):
         kernels.use("fastest")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinytorch.kernels import conv, embedding, norm, pool
+from tinytorch.kernels import conv, embedding, mlp, norm, pool
 from tinytorch.kernels.__about__ import __version__
 from tinytorch.kernels.backend import (
     HAVE_NUMBA,
@@ -53,8 +53,17 @@ from tinytorch.kernels.registry import (
     using,
 )
 
-FAST: dict[Any, Any] = {**conv.KERNELS, **pool.KERNELS, **norm.KERNELS, **embedding.KERNELS}
+FAST: dict[Any, Any] = {
+    **conv.KERNELS,
+    **pool.KERNELS,
+    **norm.KERNELS,
+    **embedding.KERNELS,
+}
 register_set("fast", FAST)
+# The fused bias+GELU loses to NumPy where numba cannot vectorise erf/exp (no Intel SVML): it
+# is measured in the kernels benchmark and kept out of "fast"; ``use("fast+gelu")`` tries it.
+FAST_GELU: dict[Any, Any] = {**FAST, **mlp.KERNELS}
+register_set("fast+gelu", FAST_GELU)
 
 
 def warm_up() -> None:
@@ -83,6 +92,8 @@ def warm_up() -> None:
         norm._layer_norm_backward(
             rows, xhat, invstd, rows[0], np.empty_like(rows), np.zeros(4), np.zeros(4)
         )
+        for tanh_form in (False, True):
+            mlp._bias_gelu(rows, rows[0], tanh_form, np.empty_like(rows), np.empty_like(rows))
         embedding._scatter_rows(
             np.zeros(1, np.int64), np.ones((1, 2), dtype), np.zeros((1, 2), dtype)
         )
