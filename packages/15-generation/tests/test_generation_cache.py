@@ -79,6 +79,15 @@ def test_the_cache_runs_the_prompt_once_then_one_token_per_step() -> None:
     assert spy.lengths == [5, 6, 7] and not any(spy.cached)
 
 
+def test_block_size_argument_sets_the_window() -> None:
+    model = gpt(block_size=12)
+    for block in (6, 40):  # shorter than the model's block; longer (the model's 12 bounds it)
+        cached = generate(model, prompt(3), 15, temperature=0, block_size=block)
+        window = min(block, 12)
+        full = generate(model, prompt(3), 15, temperature=0, use_cache=False, block_size=window)
+        np.testing.assert_array_equal(cached, full)
+
+
 def test_a_given_cache_is_used_and_reset_between_prompts() -> None:
     model = gpt(block_size=16)
     cache = model.make_kv_cache(2)

@@ -335,7 +335,8 @@ def _make_cache(
     make = getattr(model, "make_kv_cache", None)
     if not use_cache or make is None:
         return None
-    return make(batch, block)
+    longest = getattr(model, "block_size", None)  # a cache longer than the model's block is waste
+    return make(batch, block if longest is None or block is None else min(block, longest))
 
 
 def generate_stream(
