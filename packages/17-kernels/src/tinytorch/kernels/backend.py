@@ -69,9 +69,10 @@ class Compiled:
     and ``parallel=True`` (its ``prange`` loops split over `num_threads` threads), chosen per
     call by the thread setting. Both are cached on disk under their own names."""
 
-    def __init__(self, function: Callable[..., Any], fastmath: bool) -> None:
+    def __init__(self, function: Callable[..., Any], fastmath: bool, parallel: bool) -> None:
         self.function = function
         self.fastmath = fastmath
+        self.parallel = parallel  # False: a serial loop by nature (e.g. a scatter-add)
         self._variants: dict[bool, Any] = {}
 
     def _compile(self, parallel: bool) -> Any:
@@ -89,21 +90,22 @@ class Compiled:
         return numba.njit(**options)(function)
 
     def __call__(self, *args: Any) -> Any:
-        parallel = _State.threads > 1
+        parallel = self.parallel and _State.threads > 1
         variant = self._variants.get(parallel)
         if variant is None:
             variant = self._variants[parallel] = self._compile(parallel)
         return variant(*args)
 
 
-def jit(fastmath: bool = False) -> Callable[[Callable[..., Any]], Any]:
+def jit(fastmath: bool = False, parallel: bool = True) -> Callable[[Callable[..., Any]], Any]:
     """Compile with numba (see `Compiled`); without numba the plain function, never called (the
-    NumPy twin runs instead). ``fastmath`` allows reassociation (vectorised sums)."""
+    NumPy twin runs instead). ``fastmath`` allows reassociation (vectorised sums);
+    ``parallel=False`` for a loop that must stay serial (no parallel variant)."""
 
     def wrap(function: Callable[..., Any]) -> Any:
         if not HAVE_NUMBA:
             return function
-        return Compiled(function, fastmath)
+        return Compiled(function, fastmath, parallel)
 
     return wrap
 

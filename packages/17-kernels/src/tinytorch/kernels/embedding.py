@@ -16,7 +16,7 @@ from tinytorch.kernels.backend import jit, numba_enabled
 from tinytorch.tensor.dispatch import Grads
 
 
-@jit()
+@jit(parallel=False)  # two positions may share an id: serial
 def _scatter_rows(ids, rows, out):  # pragma: no cover - compiled
     for i in range(ids.shape[0]):
         row = ids[i]

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from tinytorch.kernels.backend import jit, mark_fast, numba_enabled
+from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, prange
 from tinytorch.tensor.dispatch import Grads
 from tinytorch.transformers.ops import MLPOp
 
@@ -33,7 +33,7 @@ _GELU_CUBIC = 0.044715
 @jit()
 def _bias_gelu(h, bias, tanh_form, value, slope):  # pragma: no cover - compiled
     m, n = h.shape
-    for r in range(m):
+    for r in prange(m):
         hr = h[r]
         vr = value[r]
         sr = slope[r]

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, ran_fast
+from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, prange, ran_fast
 from tinytorch.tensor.dispatch import Grads
 from tinytorch.transformers.ops import LayerNormOp
 
@@ -28,7 +28,7 @@ from tinytorch.transformers.ops import LayerNormOp
 @jit(fastmath=True)
 def _layer_norm_forward(rows, weight, bias, eps, xhat, invstd, out):  # pragma: no cover
     m, n = rows.shape
-    for r in range(m):
+    for r in prange(m):
         row = rows[r]
         total = 0.0
         for j in range(n):
@@ -48,7 +48,7 @@ def _layer_norm_forward(rows, weight, bias, eps, xhat, invstd, out):  # pragma: 
             yr[j] = v * weight[j] + bias[j]
 
 
-@jit(fastmath=True)
+@jit(fastmath=True, parallel=False)  # rows add into dweight and dbias: serial
 def _layer_norm_backward(grad, xhat, invstd, weight, dx, dweight, dbias):  # pragma: no cover
     m, n = grad.shape
     for r in range(m):
