@@ -163,6 +163,7 @@ def train_and_report(
     so that the times add up to the run's wall time.
     """
     start = time.perf_counter()
+    before = conditions()  # the machine as the run starts (load average, threads)
     loss = CrossEntropyLoss(label_smoothing=label_smoothing)
     trainer = Trainer(model, optimizer, loss, scheduler=scheduler)
     history = trainer.fit(train, epochs, val_loader=test)
@@ -235,7 +236,7 @@ def train_and_report(
             for r in records
         ],
         "wall_s": wall,
-        "conditions": conditions(),
+        "conditions": before | {"load_average_at_end": conditions()["load_average"]},
     }
     Console().print(summary_table(title, summary))
     return summary
