@@ -192,3 +192,19 @@ def test_a_test_the_reference_skips_too_is_not_counted(course, tmp_path, monkeyp
     (note,) = module["notes"]
     assert note.startswith("1 tests skip on the reference here too, so they are not counted")
     assert "test_parity" in note and "no_such_module_here" in note
+
+
+def test_tests_that_read_their_package_files_see_them(course, tmp_path, monkeypatch):
+    """The sandbox is laid out like the repository: a test may read its package's README."""
+    readme = course / "packages/03-layers/README.md"
+    readme.write_text("# layers\n\ndouble(4) == 8\n")
+    tests = course / "packages/03-layers/tests/test_fake_layers.py"
+    tests.write_text(
+        tests.read_text() + "\n\ndef test_readme():\n    from pathlib import Path\n\n"
+        "    text = (Path(__file__).parents[1] / 'README.md').read_text()\n"
+        "    assert 'double(4) == 8' in text\n"
+    )
+    workspace = _workspace(course, tmp_path, monkeypatch)
+    _write_layers(workspace, "return add(x, x)")
+    module = _grade(workspace, course, "--modules", "03")["modules"]["03"]
+    assert (module["passed"], module["total"], module["failures"]) == (3, 3, [])

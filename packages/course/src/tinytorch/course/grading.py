@@ -147,24 +147,31 @@ class _Plan:
         return tests
 
     def sandbox(self, module: ModulePackage, own: Path | None, tag: str) -> tuple[Path, list[Path]]:
-        """A fresh folder holding a copy of the tests (under ``root/``, with the reference's
-        ``pyproject.toml``), the reference modules before ``module``, and ``own`` (the
-        student's ``tinytorch/<name>``, or the reference's when None); returns the folder and
-        the namespace."""
+        """A fresh folder laid out like the repository (``root/``): the reference's
+        ``pyproject.toml``, module N's package folder from the reference (tests, README, ...)
+        with ``own`` (the student's ``tinytorch/<name>``, or the reference's when None) as its
+        code, and the reference code of the modules before it. Returns the folder and the
+        namespace (``src/tinytorch`` folders, module N first)."""
         box = Path(tempfile.mkdtemp(prefix=f"{module.number}-{tag}-", dir=self.scratch))
-        tests = self.tests(module)
         root = box / "root"
-        shutil.copytree(tests, root / "packages" / module.folder.name / "tests", ignore=COPY_IGNORE)
-        config = getattr(self.reference, "root", None)
-        if config is not None and (Path(config) / "pyproject.toml").is_file():
-            shutil.copy2(Path(config) / "pyproject.toml", root / "pyproject.toml")
+        reference_root = Path(getattr(self.reference, "root", ""))
+        if (reference_root / "pyproject.toml").is_file():
+            root.mkdir()
+            shutil.copy2(reference_root / "pyproject.toml", root / "pyproject.toml")
+        package = self.tests(module).parent
+        target = root / "packages" / module.folder.name
+
+        def ignore(folder: str, names: list[str]) -> set[str]:  # the code comes below
+            return set(COPY_IGNORE(folder, names)) | ({"src"} if Path(folder) == package else set())
+
+        shutil.copytree(package, target, ignore=ignore)
         namespace = []
-        for number, src in [("student", own or self.source(module))] + [
-            (m.number, self.source(m)) for m in self.modules if m.number < module.number
+        for folder, src in [(module.folder.name, own or self.source(module))] + [
+            (m.folder.name, self.source(m)) for m in self.modules if m.number < module.number
         ]:
-            target = box / number / "tinytorch" / src.name
-            shutil.copytree(src, target, ignore=COPY_IGNORE)
-            namespace.append(target.parent)
+            code = root / "packages" / folder / "src" / "tinytorch" / src.name
+            shutil.copytree(src, code, ignore=COPY_IGNORE)
+            namespace.append(code.parent)
         return box, namespace
 
     def run(
