@@ -102,3 +102,17 @@ def test_pareto_front_matches_brute_force(
 def test_pareto_front_checks_the_number_of_objectives() -> None:
     with pytest.raises(ValueError, match="each point needs 2 values"):
         pareto_front([(1.0, 2.0, 3.0)], [True, False])
+
+
+def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], Module]) -> None:
+    from tinytorch.compression import fuse_conv_bn, quantize_dynamic, quantize_static
+    from tinytorch.kernels import fuse
+    from tinytorch.layers import Linear
+    from tinytorch.spatial import Conv2d
+
+    x = np.random.default_rng(2).normal(size=(8, 3, 8, 8)).astype(np.float32)
+    static = quantize_static(fuse_conv_bn(small_cnn().eval()), [x], qconfig_spec={Linear, Conv2d})
+    _same_outputs(static, Tensor(x))
+    assert static.state_dict()["0.weight"].dtype == np.int8
+    _same_outputs(quantize_dynamic(small_cnn().eval(), dtype=np.int16), Tensor(x))
+    _same_outputs(fuse(small_cnn().eval()), Tensor(x))

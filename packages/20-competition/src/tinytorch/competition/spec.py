@@ -39,10 +39,18 @@ LAYER_PACKAGES: dict[str, tuple[str, ...]] = {
         "Flatten",
     ),
     "tinytorch.transformers": ("TinyGPT",),
-    "tinytorch.kernels": ("FusedBatchNormReLU", "FusedLinearGELU"),
+    "tinytorch.kernels": ("BatchNormReLU2d", "Identity"),
     "tinytorch.compression": ("QuantizedLinear", "QuantizedConv2d"),
 }
 SKIPPED_ARGS = ("self", "rng", "generator", "dtype", "args", "kwargs")
+
+# Quantized layers (module 18) are built from a float layer by ``from_float``: their spec holds
+# the float layer's arguments and how it was quantized; the integers come with the weights.
+QUANTIZED_FLOAT_TYPES = {"QuantizedLinear": "Linear", "QuantizedConv2d": "Conv2d"}
+FLOAT_ARGS = {
+    "Linear": ("in_features", "out_features"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation"),
+}
 
 
 class SpecError(ValueError):
@@ -110,12 +118,12 @@ def describe(model: Module) -> dict[str, Any]:
     """The JSON spec of ``model``: its type, constructor arguments and (for Sequential) children.
 
     Raises SpecError for a layer type outside `allowed_types()` or one whose rebuilt copy would
-    not have the same parameters (names and shapes).
+    not have the same parameters and buffers (names, shapes and dtypes).
     """
     spec = _describe(model)
     rebuilt = build(spec)
-    want = {k: v.shape for k, v in model.state_dict().items()}
-    got = {k: v.shape for k, v in rebuilt.state_dict().items()}
+    want = {k: (v.shape, v.dtype.name) for k, v in model.state_dict().items()}
+    got = {k: (v.shape, v.dtype.name) for k, v in rebuilt.state_dict().items()}
     if want != got:
         differ = sorted(set(want.items()) ^ set(got.items()))[:4]
         raise SpecError(f"describe: the rebuilt model differs from the original at {differ}")
@@ -131,14 +139,65 @@ def _describe(module: Module) -> dict[str, Any]:
         )
     if name == "Sequential":
         return {"type": name, "children": [_describe(child) for child in module.children()]}
+    if name in QUANTIZED_FLOAT_TYPES:
+        return _describe_quantized(module)
     return {"type": name, "args": _arguments(module)}
+
+
+def _describe_quantized(module: Any) -> dict[str, Any]:
+    """A quantized layer: its float twin's arguments and the quantization settings."""
+    float_type = QUANTIZED_FLOAT_TYPES[type(module).__name__]
+    args = {name: _plain(getattr(module, name)) for name in FLOAT_ARGS[float_type]}
+    args["bias"] = module.bias is not None
+    padding = args.get("padding")
+    if isinstance(padding, list) and all(isinstance(side, list) for side in padding):
+        if any(before != after for before, after in padding):  # ((top, bottom), (left, right))
+            raise SpecError(f"describe: asymmetric padding {padding} has no Conv2d argument")
+        args["padding"] = [before for before, _ in padding]
+    quant = {
+        "dtype": module.weight.dtype.name,
+        "per_channel": module.scale.ndim == 1,
+        "symmetric": module.zero_point is None,
+        "weight_range": _plain(module.weight_range),
+        "act_bits": int(module.act_bits),
+        "accumulate": str(module.accumulate),
+        "static": module.input_qparams is not None,
+    }
+    return {"type": type(module).__name__, "args": args, "quant": quant}
+
+
+def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
+    quant = spec.get("quant")
+    keys = {"dtype", "per_channel", "symmetric", "weight_range", "act_bits", "accumulate", "static"}
+    if not isinstance(quant, dict) or set(quant) != keys:
+        raise SpecError(f"build: {spec['type']} needs a 'quant' dict with keys {sorted(keys)}")
+    if quant["dtype"] not in ("int8", "int16"):
+        raise SpecError(f"build: {spec['type']} weights are int8 or int16, not {quant['dtype']!r}")
+    float_layer = build({"type": QUANTIZED_FLOAT_TYPES[spec["type"]], "args": spec.get("args", {})})
+    try:
+        layer = cls.from_float(
+            float_layer,
+            dtype=np.dtype(quant["dtype"]).type,
+            per_channel=bool(quant["per_channel"]),
+            symmetric=bool(quant["symmetric"]),
+            act_bits=int(quant["act_bits"]),
+        )
+    except (TypeError, ValueError) as error:
+        raise SpecError(f"build: {spec['type']}.from_float failed: {error}") from error
+    layer.weight_range = tuple(int(v) for v in quant["weight_range"])
+    layer.accumulate = str(quant["accumulate"])
+    if quant["static"]:
+        layer.set_input_qparams(
+            1.0, 0
+        )  # a placeholder: the calibrated values load with the weights
+    return layer  # type: ignore[no-any-return]
 
 
 def build(spec: dict[str, Any]) -> Module:
     """The model a spec describes, freshly initialised (load its weights next)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise SpecError(f"build: a spec is a dict with a 'type' string, got {spec!r:.80}")
-    unknown = set(spec) - {"type", "args", "children"}
+    unknown = set(spec) - {"type", "args", "children", "quant"}
     if unknown:
         raise SpecError(f"build: unknown spec keys {sorted(unknown)} in {spec['type']}")
     types = allowed_types()
@@ -148,6 +207,8 @@ def build(spec: dict[str, Any]) -> Module:
             f"build: layer type {spec['type']!r} is not allowed here (allowed: "
             f"{', '.join(sorted(types))}); a package it needs may be missing"
         )
+    if spec["type"] in QUANTIZED_FLOAT_TYPES:
+        return _build_quantized(cls, spec)
     if spec["type"] == "Sequential":
         children = spec.get("children", [])
         if not isinstance(children, list):
