@@ -190,7 +190,7 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
         layer.set_input_qparams(
             1.0, 0
         )  # a placeholder: the calibrated values load with the weights
-    return layer  # type: ignore[no-any-return]
+    return layer
 
 
 def build(spec: dict[str, Any]) -> Module:
