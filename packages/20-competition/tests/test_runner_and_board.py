@@ -73,17 +73,17 @@ def test_limits_are_enforced_and_a_rejection_records_nothing(
 
 def test_the_text_event_measures_validation_loss(data_dir: Path, tmp_path: Path) -> None:
     tokenizer, ids = shakespeare_data()
-    model = TinyGPT(tokenizer.vocab_size, 16, 1, 2, 16, rng=np.random.default_rng(0))
+    model = TinyGPT(tokenizer.vocab_size, 20, 1, 2, 16, rng=np.random.default_rng(0))
     folder = pack(model, tmp_path / "gpt", "tinygpt-throughput", "gpt")
-    event = dataclasses.replace(EVENTS["tinygpt-throughput"], new_tokens=8)
+    event = EVENTS["tinygpt-throughput"]
     metrics = run(event, folder, single_thread=False)["metrics"]
-    windows = StridedWindows(ids[: event.val_tokens + 1], 16, batch_size=32)
+    windows = StridedWindows(ids[: event.val_tokens + 1], 20, batch_size=32)
     with no_grad():
         model.eval()
         total = sum(lm_loss(model(x), y).item() * y.numel() for x, y in windows)
     assert metrics["val_loss"] == pytest.approx(total / windows.tokens_covered, rel=1e-6)
     assert metrics["val_tokens"] == windows.tokens_covered
-    assert metrics["tokens_per_s"] > 0
+    assert metrics["tokens_per_s"] > 0 and metrics["new_tokens"] == 20 - event.prompt_tokens
 
 
 def test_standings_rank_best_runs_and_leave_missed_floors_unranked(tmp_path: Path) -> None:

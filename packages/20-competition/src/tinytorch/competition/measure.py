@@ -32,7 +32,7 @@ import numpy as np
 
 from tinytorch.autograd import no_grad
 from tinytorch.competition.events import Event
-from tinytorch.competition.submission import Submission, load_model
+from tinytorch.competition.submission import Rejected, Submission, load_model
 from tinytorch.layers import Module
 from tinytorch.profiling import Profiler, benchmark, thread_info
 from tinytorch.tensor import Tensor
@@ -41,7 +41,6 @@ __all__ = ["cifar_test_data", "measure", "shakespeare_data"]
 
 CIFAR10_MEAN = np.array([0.4914, 0.4822, 0.4465], dtype=np.float32).reshape(1, 3, 1, 1)
 CIFAR10_STD = np.array([0.2470, 0.2435, 0.2616], dtype=np.float32).reshape(1, 3, 1, 1)
-PROMPT_CHARS = 32
 
 
 def cifar_test_data(limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -149,19 +148,23 @@ def _measure_text(event: Event, submission: Submission, only_latency: bool) -> d
 
     _, ids = shakespeare_data()
     model = load_model(submission)
+    block = int(getattr(model, "block_size", 0))
+    if block <= event.prompt_tokens:
+        raise Rejected(
+            f"model: block_size {block} leaves no room after a {event.prompt_tokens}-token prompt"
+        )
     cache = bool(submission.optimizations.get("kv_cache", False))
-    prompt = ids[None, :PROMPT_CHARS]
-    timing = benchmark(_generate, model, prompt, event.new_tokens, cache, warmup=1, repeats=5)
+    prompt = ids[None, : event.prompt_tokens]
+    new = event.new_tokens or block - event.prompt_tokens
+    timing = benchmark(_generate, model, prompt, new, cache, warmup=1, repeats=5)
     metrics: dict[str, Any] = {
-        "tokens_per_s": event.new_tokens / timing.median,
-        "latency_ms": timing.median * 1000.0 / event.new_tokens,
-        "latency_p90_ms": _percentile_ms(timing.samples, 90) / event.new_tokens,
+        "tokens_per_s": new / timing.median,
+        "new_tokens": new,
+        "latency_ms": timing.median * 1000.0 / new,
+        "latency_p90_ms": _percentile_ms(timing.samples, 90) / new,
     }
     if only_latency:
         return metrics
-    block = int(getattr(model, "block_size", 0))
-    if block <= 0:
-        raise ValueError("measure: a language model must have a block_size")
     windows = StridedWindows(ids[: event.val_tokens + 1], block, batch_size=32)
     total = 0.0
     for xb, yb in windows:
@@ -169,7 +172,7 @@ def _measure_text(event: Event, submission: Submission, only_latency: bool) -> d
     metrics["val_loss"] = total / windows.tokens_covered
     metrics["val_tokens"] = windows.tokens_covered
     metrics["peak_memory_bytes"], metrics["flops"] = _peak_memory(
-        lambda: load_model(submission), lambda m: m(Tensor(prompt[:, -block:]))
+        lambda: load_model(submission), lambda m: m(Tensor(prompt))
     )
     return metrics
 
@@ -180,7 +183,7 @@ def main(argv: list[str]) -> int:
     import json
 
     from tinytorch.competition.events import event_by_name
-    from tinytorch.competition.submission import Rejected, check
+    from tinytorch.competition.submission import check
 
     event_name, folder, out = argv[:3]
     event = event_by_name(event_name)
