@@ -141,3 +141,21 @@ def test_next_token_loss_is_stable_and_ignores_every_kind_of_row() -> None:
     uniform = next_token_loss(Tensor(np.zeros((1, 4, 65))), [[1, 2, 3, 4]]).item()
     assert uniform == pytest.approx(math.log(65), rel=1e-6)
     assert math.isnan(next_token_loss(Tensor(np.zeros((1, 2, 5))), [[-1, -1]]).item())  # as torch
+
+
+def test_a_replaced_linear_runs_its_own_forward_not_the_fused_op() -> None:
+    from tinytorch.activations import gelu
+    from tinytorch.layers import Linear
+
+    class Halved(Linear):  # another layer type in c_fc's place (as a QuantizedLinear would be)
+        def forward(self, x: Tensor) -> Tensor:
+            return super().forward(x) * 0.5
+
+    mlp = double(MLP(6, rng=rng(5)))
+    replacement = Halved(6, 24)
+    replacement.weight.data[...] = mlp.c_fc.weight.data
+    replacement.bias.data[...] = mlp.c_fc.bias.data
+    mlp.c_fc = replacement
+    x = Tensor(rng(6).standard_normal((3, 6)), dtype=np.float64)
+    expected = mlp.c_proj(gelu(mlp.c_fc(x)))
+    assert_close(mlp(x).data, expected.data, rtol=1e-12, atol=1e-12)

@@ -116,3 +116,6 @@ def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], 
     assert static.state_dict()["0.weight"].dtype == np.int8
     _same_outputs(quantize_dynamic(small_cnn().eval(), dtype=np.int16), Tensor(x))
     _same_outputs(fuse(small_cnn().eval()), Tensor(x))
+    gpt = quantize_dynamic(TinyGPT(17, 8, 2, 2, 16, rng=np.random.default_rng(0)).eval())
+    assert set(describe(gpt)["replaced"]) >= {"h.0.mlp.c_fc", "h.1.attn.c_attn", "lm_head"}
+    _same_outputs(gpt, Tensor(np.array([[1, 2, 3, 4, 5]])))

@@ -127,8 +127,9 @@ class MLP(Module):
     ``c_fc`` Linear(E, 4E) and ``c_proj`` Linear(4E, E) (nanoGPT's names).
 
     ``approximate``: ``"none"`` (exact GELU, nanoGPT's ``nn.GELU()``) or ``"tanh"`` (GPT-2's).
-    The two Linears and the GELU run as one `MLPOp` (``fused=False``: three Ops, the Linears'
-    and module 04's GELU). Cost: 16*E^2 FLOPs per token forward.
+    The two Linears and the GELU run as one `MLPOp` (``fused=False``, or either Linear replaced
+    by another layer type: three Ops, the layers' own and module 04's GELU).
+    Cost: 16*E^2 FLOPs per token forward.
     """
 
     def __init__(
@@ -151,7 +152,9 @@ class MLP(Module):
         self.approximate, self.fused = approximate, fused
 
     def forward(self, x: Tensor) -> Tensor:
-        if not self.fused:
+        # The fused Op reads the two Linears' weights itself, so it runs only while both are
+        # plain Linears; a replaced layer (module 18's QuantizedLinear) runs its own forward.
+        if not self.fused or type(self.c_fc) is not Linear or type(self.c_proj) is not Linear:
             from tinytorch.activations import gelu
 
             return self.dropout(self.c_proj(gelu(self.c_fc(x), self.approximate)))

@@ -141,7 +141,31 @@ def _describe(module: Module) -> dict[str, Any]:
         return {"type": name, "children": [_describe(child) for child in module.children()]}
     if name in QUANTIZED_FLOAT_TYPES:
         return _describe_quantized(module)
-    return {"type": name, "args": _arguments(module)}
+    spec: dict[str, Any] = {"type": name, "args": _arguments(module)}
+    replaced = {
+        path: _describe_quantized(sub)
+        for path, sub in module.named_modules()
+        if path and type(sub).__name__ in QUANTIZED_FLOAT_TYPES
+    }
+    if replaced:  # e.g. quantize_dynamic(TinyGPT): its Linear layers, by their names
+        spec["replaced"] = replaced
+    return spec
+
+
+def _set_submodule(root: Module, path: str, new: Module) -> None:
+    """``root.<path> = new`` for a dotted path through attributes and lists ("h.0.mlp.c_fc")."""
+    *parents, last = path.split(".")
+    owner: Any = root
+    for part in parents:
+        owner = owner[int(part)] if isinstance(owner, list) else getattr(owner, part, None)
+        if owner is None:
+            raise SpecError(f"build: no submodule {path!r} to replace")
+    if isinstance(owner, list) and last.isdigit() and int(last) < len(owner):
+        owner[int(last)] = new
+    elif isinstance(getattr(owner, last, None), Module):
+        setattr(owner, last, new)
+    else:
+        raise SpecError(f"build: no submodule {path!r} to replace")
 
 
 def _describe_quantized(module: Any) -> dict[str, Any]:
@@ -197,7 +221,7 @@ def build(spec: dict[str, Any]) -> Module:
     """The model a spec describes, freshly initialised (load its weights next)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
         raise SpecError(f"build: a spec is a dict with a 'type' string, got {spec!r:.80}")
-    unknown = set(spec) - {"type", "args", "children", "quant"}
+    unknown = set(spec) - {"type", "args", "children", "quant", "replaced"}
     if unknown:
         raise SpecError(f"build: unknown spec keys {sorted(unknown)} in {spec['type']}")
     types = allowed_types()
@@ -222,6 +246,16 @@ def build(spec: dict[str, Any]) -> Module:
     if extra:
         raise SpecError(f"build: {spec['type']} takes no argument(s) {sorted(extra)}")
     try:
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
+        model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
     except (TypeError, ValueError) as error:
         raise SpecError(f"build: {spec['type']}(**{args}) failed: {error}") from error
+    replaced = spec.get("replaced", {})
+    if not isinstance(replaced, dict):
+        raise SpecError(f"build: {spec['type']}'s 'replaced' must map submodule names to specs")
+    for path, sub_spec in replaced.items():
+        if not isinstance(sub_spec, dict) or sub_spec.get("type") not in QUANTIZED_FLOAT_TYPES:
+            raise SpecError(
+                f"build: only quantized layers replace submodules, not {sub_spec!r:.60}"
+            )
+        _set_submodule(model, str(path), build(sub_spec))
+    return model
