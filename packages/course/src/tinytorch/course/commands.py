@@ -115,6 +115,7 @@ def test_module(
         args=["--continue-on-collection-errors", *args],
         details=details,
         env=env,
+        pythonpath=[root],  # a process a test spawns imports the test module from the root
     )
     if record and not args:
         folders = [p.parent for p in namespace] + [module.tests]

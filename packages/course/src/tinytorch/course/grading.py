@@ -192,7 +192,8 @@ class _Plan:
                 namespace,
                 tests,
                 rootdir=box / "root",
-                cwd=box,
+                cwd=box / "root",  # as in the repository: a spawned process finds the tests
+                pythonpath=[box / "root"],
                 args=args,
                 timeout=self.timeout,
                 limits=self.limits,
