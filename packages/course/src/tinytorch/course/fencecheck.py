@@ -104,7 +104,7 @@ def check_fences(root: Path, module: ModulePackage, timeout: float = 600) -> Fen
             [module.tests],
             rootdir=root,
             args=["-p", GATE],
-            pythonpath=[plugin],
+            pythonpath=[plugin, root],  # a process a test spawns finds the test module
             env={"TINYTORCH_FENCE_COUNT": str(len(fences)), "TINYTORCH_FENCE_REPORT": str(report)},
             timeout=timeout,
         )
