@@ -95,7 +95,9 @@ def test_packages_outside_the_event_or_not_installed_are_refused(folder: Path) -
 
 def test_an_architecture_outside_the_allow_list_is_refused(folder: Path) -> None:
     _edit(folder, architecture={"type": "Sequential", "children": [{"type": "eval", "args": {}}]})
-    with pytest.raises(Rejected, match="architecture: build: layer type 'eval' is not allowed"):
+    with pytest.raises(
+        Rejected, match="architecture: build_from_spec: layer type 'eval' is not allowed"
+    ):
         _check(folder)
 
 

@@ -16,8 +16,8 @@ from tinytorch.competition import (
     ALLROUND_WEIGHTS,
     SpecError,
     allround_score,
-    build,
-    describe,
+    build_from_spec,
+    model_spec,
     pareto_front,
 )
 from tinytorch.layers import Module
@@ -26,8 +26,8 @@ from tinytorch.transformers import TinyGPT
 
 
 def _same_outputs(model: Module, x: Tensor) -> None:
-    spec = json.loads(json.dumps(describe(model)))  # through JSON, as a submission stores it
-    rebuilt = build(spec)
+    spec = json.loads(json.dumps(model_spec(model)))  # through JSON, as a submission stores it
+    rebuilt = build_from_spec(spec)
     rebuilt.load_state_dict(model.state_dict())
     model.eval()
     rebuilt.eval()
@@ -47,18 +47,20 @@ def test_a_tinygpt_is_rebuilt_from_its_spec() -> None:
 
 def test_unknown_types_and_arguments_are_refused() -> None:
     with pytest.raises(SpecError, match=r"'os\.system' is not allowed"):
-        build({"type": "os.system", "args": {}})
+        build_from_spec({"type": "os.system", "args": {}})
     with pytest.raises(SpecError, match="takes no argument"):
-        build({"type": "Linear", "args": {"in_features": 2, "out_features": 3, "evil": 1}})
+        build_from_spec(
+            {"type": "Linear", "args": {"in_features": 2, "out_features": 3, "evil": 1}}
+        )
     with pytest.raises(SpecError, match="unknown spec keys"):
-        build({"type": "Linear", "args": {}, "code": "print(1)"})
+        build_from_spec({"type": "Linear", "args": {}, "code": "print(1)"})
 
     class Custom(Module):
         def forward(self, x: Tensor) -> Tensor:
             return x
 
     with pytest.raises(SpecError, match="Custom is not an allowed layer type"):
-        describe(Custom())
+        model_spec(Custom())
 
 
 def test_the_baseline_scores_one_and_each_ratio_counts_with_its_weight() -> None:
@@ -117,5 +119,5 @@ def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], 
     _same_outputs(quantize_dynamic(small_cnn().eval(), dtype=np.int16), Tensor(x))
     _same_outputs(fuse(small_cnn().eval()), Tensor(x))
     gpt = quantize_dynamic(TinyGPT(17, 8, 2, 2, 16, rng=np.random.default_rng(0)).eval())
-    assert set(describe(gpt)["replaced"]) >= {"h.0.mlp.c_fc", "h.1.attn.c_attn", "lm_head"}
+    assert set(model_spec(gpt)["replaced"]) >= {"h.0.mlp.c_fc", "h.1.attn.c_attn", "lm_head"}
     _same_outputs(gpt, Tensor(np.array([[1, 2, 3, 4, 5]])))

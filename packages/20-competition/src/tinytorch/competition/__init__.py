@@ -19,7 +19,7 @@ from tinytorch.competition.classroom import run_class
 from tinytorch.competition.events import EVENTS, Event, event_by_name
 from tinytorch.competition.runner import machine_description, run, tinytorch_versions
 from tinytorch.competition.scoring import ALLROUND_WEIGHTS, allround_score, pareto_front
-from tinytorch.competition.spec import SpecError, allowed_types, build, describe
+from tinytorch.competition.spec import SpecError, allowed_types, build_from_spec, model_spec
 from tinytorch.competition.submission import Rejected, Submission, check, load_model, pack, sha256
 
 __all__ = [
@@ -34,12 +34,12 @@ __all__ = [
     "__version__",
     "allowed_types",
     "allround_score",
-    "build",
+    "build_from_spec",
     "check",
-    "describe",
     "event_by_name",
     "load_model",
     "machine_description",
+    "model_spec",
     "pack",
     "pareto_front",
     "plot_pareto",

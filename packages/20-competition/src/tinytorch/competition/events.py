@@ -17,7 +17,9 @@ Tasks:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 __all__ = ["EVENTS", "Event", "event_by_name"]
 
@@ -60,6 +62,18 @@ class Event:
     val_tokens: int = 16_384
     prompt_tokens: int = 16
     new_tokens: int | None = None  # None: continue the prompt up to the model's block size
+
+    def to_json(self) -> str:
+        """The rules as JSON (what the measuring process receives)."""
+        fields = asdict(self)
+        fields["allowed_packages"] = sorted(self.allowed_packages)
+        return json.dumps(fields)
+
+    @classmethod
+    def from_json(cls, text: str) -> Event:
+        fields: dict[str, Any] = json.loads(text)
+        fields["allowed_packages"] = frozenset(fields["allowed_packages"])
+        return cls(**fields)
 
 
 EVENTS: dict[str, Event] = {

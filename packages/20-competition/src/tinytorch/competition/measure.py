@@ -178,15 +178,16 @@ def _measure_text(event: Event, submission: Submission, only_latency: bool) -> d
 
 
 def main(argv: list[str]) -> int:
-    """``python -m tinytorch.competition.measure EVENT FOLDER OUT.json [--only-latency]``: check
-    the (already copied) submission again, measure it, write the metrics as JSON to OUT."""
+    """``python -m tinytorch.competition.measure EVENT_JSON FOLDER OUT.json [--only-latency]``:
+    check the (already copied) submission again under the event's rules (`Event.to_json`),
+    measure it, write the metrics as JSON to OUT."""
     import json
 
-    from tinytorch.competition.events import event_by_name
+    from tinytorch.competition.events import Event
     from tinytorch.competition.submission import check
 
-    event_name, folder, out = argv[:3]
-    event = event_by_name(event_name)
+    event_json, folder, out = argv[:3]
+    event = Event.from_json(event_json)
     started = time.perf_counter()
     try:
         submission = check(folder, event.name, set(event.allowed_packages), event.max_bytes)

@@ -90,7 +90,7 @@ def _measure_in_process(event: Event, copy: Path, threads: int | None) -> dict[s
     env = dict(os.environ)
     if threads is not None:
         env.update({name: str(threads) for name in THREAD_VARIABLES})
-    command = [sys.executable, "-m", "tinytorch.competition.measure", event.name, str(copy)]
+    command = [sys.executable, "-m", "tinytorch.competition.measure", event.to_json(), str(copy)]
     command += [str(out)] + (["--only-latency"] if threads is not None else [])
     try:
         done = subprocess.run(
@@ -123,8 +123,8 @@ def run(
 ) -> dict[str, Any]:
     """Check, measure and record the submission in ``folder`` for ``event_name``.
 
-    ``event_name`` may also be an `Event` with other limits (its name must be a known event:
-    the measuring process looks its task up by name; the limits are enforced from here).
+    ``event_name`` may also be an `Event` (e.g. ``dataclasses.replace(EVENTS[name], ...)`` with
+    other limits or fewer repeats): the measuring process receives all of its rules.
 
     Returns the recorded row (see `Leaderboard.record`); raises `Rejected` for a broken rule or
     a limit hit (nothing is recorded then). ``board``: the SQLite file (None: measure only).

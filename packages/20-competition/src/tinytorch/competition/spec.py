@@ -1,14 +1,14 @@
 """An architecture as data: a model described by JSON and rebuilt from it, never unpickled.
 
 A submission ships weights (``.npz``, read with ``allow_pickle=False``) and an architecture
-spec, a tree of ``{"type": name, "args": {...}, "children": [...]}``. `describe(model)`
-writes the spec from a built model; `build(spec)` constructs the model again. Only the layer
-types in `allowed_types()` can be named, so loading a submission runs TinyTorch's own
+spec, a tree of ``{"type": name, "args": {...}, "children": [...]}``. `model_spec(model)`
+writes the spec from a built model; `build_from_spec(spec)` constructs the model again. Only
+the layer types in `allowed_types()` can be named, so loading a submission runs TinyTorch's own
 constructors and nothing else: the safety pickle cannot give.
 
 How a layer's arguments are found: each constructor parameter (``inspect.signature``) is read
 back from the attribute of the same name (TinyTorch layers keep them under PyTorch's names:
-``Conv2d.in_channels``, ``.kernel_size``...); ``bias`` becomes ``bias is not None``. `describe`
+``Conv2d.in_channels``, ``.kernel_size``...); ``bias`` becomes ``bias is not None``. `model_spec`
 checks its own work: the rebuilt model must have the same parameter names and shapes.
 """
 
@@ -22,7 +22,7 @@ import numpy as np
 
 from tinytorch.layers import Module
 
-__all__ = ["SpecError", "allowed_types", "build", "describe", "spec_packages"]
+__all__ = ["SpecError", "allowed_types", "build_from_spec", "model_spec", "spec_packages"]
 
 # Where each allowed layer type lives. Later modules (kernels' fused layers, compression's
 # quantized layers) are allowed when they are installed.
@@ -92,7 +92,7 @@ def _plain(value: Any) -> Any:
         return value.item()
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    raise SpecError(f"describe: argument value {value!r} ({type(value).__name__}) is not JSON")
+    raise SpecError(f"model_spec: argument value {value!r} ({type(value).__name__}) is not JSON")
 
 
 def _arguments(module: Module) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def _arguments(module: Module) -> dict[str, Any]:
         if not hasattr(module, name):
             if parameter.default is inspect.Parameter.empty:
                 raise SpecError(
-                    f"describe: {type(module).__name__} keeps no attribute {name!r} for its "
+                    f"model_spec: {type(module).__name__} keeps no attribute {name!r} for its "
                     f"required argument, so it cannot be rebuilt from a spec"
                 )
             continue
@@ -114,19 +114,19 @@ def _arguments(module: Module) -> dict[str, Any]:
     return args
 
 
-def describe(model: Module) -> dict[str, Any]:
+def model_spec(model: Module) -> dict[str, Any]:
     """The JSON spec of ``model``: its type, constructor arguments and (for Sequential) children.
 
     Raises SpecError for a layer type outside `allowed_types()` or one whose rebuilt copy would
     not have the same parameters and buffers (names, shapes and dtypes).
     """
     spec = _describe(model)
-    rebuilt = build(spec)
+    rebuilt = build_from_spec(spec)
     want = {k: (v.shape, v.dtype.name) for k, v in model.state_dict().items()}
     got = {k: (v.shape, v.dtype.name) for k, v in rebuilt.state_dict().items()}
     if want != got:
         differ = sorted(set(want.items()) ^ set(got.items()))[:4]
-        raise SpecError(f"describe: the rebuilt model differs from the original at {differ}")
+        raise SpecError(f"model_spec: the rebuilt model differs from the original at {differ}")
     return spec
 
 
@@ -134,7 +134,7 @@ def _describe(module: Module) -> dict[str, Any]:
     name = type(module).__name__
     if allowed_types().get(name) is not type(module):
         raise SpecError(
-            f"describe: {name} is not an allowed layer type (allowed: "
+            f"model_spec: {name} is not an allowed layer type (allowed: "
             f"{', '.join(sorted(allowed_types()))})"
         )
     if name == "Sequential":
@@ -159,13 +159,13 @@ def _set_submodule(root: Module, path: str, new: Module) -> None:
     for part in parents:
         owner = owner[int(part)] if isinstance(owner, list) else getattr(owner, part, None)
         if owner is None:
-            raise SpecError(f"build: no submodule {path!r} to replace")
+            raise SpecError(f"build_from_spec: no submodule {path!r} to replace")
     if isinstance(owner, list) and last.isdigit() and int(last) < len(owner):
         owner[int(last)] = new
     elif isinstance(getattr(owner, last, None), Module):
         setattr(owner, last, new)
     else:
-        raise SpecError(f"build: no submodule {path!r} to replace")
+        raise SpecError(f"build_from_spec: no submodule {path!r} to replace")
 
 
 def _describe_quantized(module: Any) -> dict[str, Any]:
@@ -176,7 +176,7 @@ def _describe_quantized(module: Any) -> dict[str, Any]:
     padding = args.get("padding")
     if isinstance(padding, list) and all(isinstance(side, list) for side in padding):
         if any(before != after for before, after in padding):  # ((top, bottom), (left, right))
-            raise SpecError(f"describe: asymmetric padding {padding} has no Conv2d argument")
+            raise SpecError(f"model_spec: asymmetric padding {padding} has no Conv2d argument")
         args["padding"] = [before for before, _ in padding]
     quant = {
         "dtype": module.weight.dtype.name,
@@ -194,10 +194,16 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
     quant = spec.get("quant")
     keys = {"dtype", "per_channel", "symmetric", "weight_range", "act_bits", "accumulate", "static"}
     if not isinstance(quant, dict) or set(quant) != keys:
-        raise SpecError(f"build: {spec['type']} needs a 'quant' dict with keys {sorted(keys)}")
+        raise SpecError(
+            f"build_from_spec: {spec['type']} needs a 'quant' dict with keys {sorted(keys)}"
+        )
     if quant["dtype"] not in ("int8", "int16"):
-        raise SpecError(f"build: {spec['type']} weights are int8 or int16, not {quant['dtype']!r}")
-    float_layer = build({"type": QUANTIZED_FLOAT_TYPES[spec["type"]], "args": spec.get("args", {})})
+        raise SpecError(
+            f"build_from_spec: {spec['type']} weights are int8 or int16, not {quant['dtype']!r}"
+        )
+    float_layer = build_from_spec(
+        {"type": QUANTIZED_FLOAT_TYPES[spec["type"]], "args": spec.get("args", {})}
+    )
     try:
         layer = cls.from_float(
             float_layer,
@@ -207,7 +213,7 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
             act_bits=int(quant["act_bits"]),
         )
     except (TypeError, ValueError) as error:
-        raise SpecError(f"build: {spec['type']}.from_float failed: {error}") from error
+        raise SpecError(f"build_from_spec: {spec['type']}.from_float failed: {error}") from error
     layer.weight_range = tuple(int(v) for v in quant["weight_range"])
     layer.accumulate = str(quant["accumulate"])
     if quant["static"]:
@@ -217,18 +223,18 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
     return layer
 
 
-def build(spec: dict[str, Any]) -> Module:
+def build_from_spec(spec: dict[str, Any]) -> Module:
     """The model a spec describes, freshly initialised (load its weights next)."""
     if not isinstance(spec, dict) or not isinstance(spec.get("type"), str):
-        raise SpecError(f"build: a spec is a dict with a 'type' string, got {spec!r:.80}")
+        raise SpecError(f"build_from_spec: a spec is a dict with a 'type' string, got {spec!r:.80}")
     unknown = set(spec) - {"type", "args", "children", "quant", "replaced"}
     if unknown:
-        raise SpecError(f"build: unknown spec keys {sorted(unknown)} in {spec['type']}")
+        raise SpecError(f"build_from_spec: unknown spec keys {sorted(unknown)} in {spec['type']}")
     types = allowed_types()
     cls = types.get(spec["type"])
     if cls is None:
         raise SpecError(
-            f"build: layer type {spec['type']!r} is not allowed here (allowed: "
+            f"build_from_spec: layer type {spec['type']!r} is not allowed here (allowed: "
             f"{', '.join(sorted(types))}); a package it needs may be missing"
         )
     if spec["type"] in QUANTIZED_FLOAT_TYPES:
@@ -236,26 +242,30 @@ def build(spec: dict[str, Any]) -> Module:
     if spec["type"] == "Sequential":
         children = spec.get("children", [])
         if not isinstance(children, list):
-            raise SpecError("build: Sequential's 'children' must be a list of specs")
-        return cls(*[build(child) for child in children])
+            raise SpecError("build_from_spec: Sequential's 'children' must be a list of specs")
+        return cls(*[build_from_spec(child) for child in children])
     args = spec.get("args", {})
     if not isinstance(args, dict) or any(not isinstance(k, str) for k in args):
-        raise SpecError(f"build: {spec['type']}'s 'args' must be a dict of named arguments")
+        raise SpecError(
+            f"build_from_spec: {spec['type']}'s 'args' must be a dict of named arguments"
+        )
     accepted = set(inspect.signature(cls).parameters) - set(SKIPPED_ARGS)
     extra = set(args) - accepted
     if extra:
-        raise SpecError(f"build: {spec['type']} takes no argument(s) {sorted(extra)}")
+        raise SpecError(f"build_from_spec: {spec['type']} takes no argument(s) {sorted(extra)}")
     try:
         model = cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in args.items()})
     except (TypeError, ValueError) as error:
-        raise SpecError(f"build: {spec['type']}(**{args}) failed: {error}") from error
+        raise SpecError(f"build_from_spec: {spec['type']}(**{args}) failed: {error}") from error
     replaced = spec.get("replaced", {})
     if not isinstance(replaced, dict):
-        raise SpecError(f"build: {spec['type']}'s 'replaced' must map submodule names to specs")
+        raise SpecError(
+            f"build_from_spec: {spec['type']}'s 'replaced' must map submodule names to specs"
+        )
     for path, sub_spec in replaced.items():
         if not isinstance(sub_spec, dict) or sub_spec.get("type") not in QUANTIZED_FLOAT_TYPES:
             raise SpecError(
-                f"build: only quantized layers replace submodules, not {sub_spec!r:.60}"
+                f"build_from_spec: only quantized layers replace submodules, not {sub_spec!r:.60}"
             )
-        _set_submodule(model, str(path), build(sub_spec))
+        _set_submodule(model, str(path), build_from_spec(sub_spec))
     return model

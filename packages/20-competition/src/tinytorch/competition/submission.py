@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.competition.spec import SpecError, build, describe, spec_packages
+from tinytorch.competition.spec import SpecError, build_from_spec, model_spec, spec_packages
 from tinytorch.layers import Module
 from tinytorch.networks import save
 
@@ -92,7 +92,7 @@ def pack(
     """
     target = Path(folder)
     target.mkdir(parents=True, exist_ok=True)
-    architecture = describe(model)
+    architecture = model_spec(model)
     save(model, target / WEIGHTS)
     packages = spec_packages(architecture) | ({"tinytorch.kernels"} if kernels == "fast" else set())
     manifest = {
@@ -161,7 +161,7 @@ def check(
         f"{str(manifest['sha256'])[:16]}...",
     )
     try:
-        build(manifest["architecture"])
+        build_from_spec(manifest["architecture"])
     except (SpecError, RecursionError) as error:
         raise Rejected(f"architecture: {error}") from error
     _check_optimizations(manifest["optimizations"], manifest["architecture"], allowed_packages)
@@ -207,7 +207,7 @@ def _read_weights(path: Path) -> dict[str, np.ndarray]:
 
 def load_model(submission: Submission) -> Module:
     """The submission's model, built from its spec, weights loaded (strict), in eval mode."""
-    model = build(submission.manifest["architecture"])
+    model = build_from_spec(submission.manifest["architecture"])
     state = _read_weights(submission.folder / WEIGHTS)
     try:
         model.load_state_dict(state, strict=True)

@@ -60,6 +60,8 @@ EXPORTS: dict[str, str] = {
     "MultiheadAttention": "tinytorch.attention",
     "LayerNorm": "tinytorch.transformers",
     "RMSNorm": "tinytorch.transformers",
+    # module 17 (torch.nn.Identity: what kernels.fuse leaves where a fused ReLU was)
+    "Identity": "tinytorch.kernels",
     # module 10
     "MSELoss": _TRAINING,
     "CrossEntropyLoss": _TRAINING,
