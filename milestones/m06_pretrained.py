@@ -25,20 +25,29 @@ happen before ``main`` and are not in its time.
 
 from __future__ import annotations
 
-import argparse
-import json
-import time
-from collections.abc import Callable
-from pathlib import Path
-from typing import Any
+import os
 
-import numpy as np
-from rich.console import Console
+# One BLAS thread unless the caller chose (as m07 does): on 2 shared cores, OpenBLAS's two worker
+# threads spin against each other and other processes; a CNN training step of m05 measured 21 s
+# with 2 threads against 0.9 s with 1 on a loaded machine. Read once, when NumPy loads: this takes
+# effect when this file is the first to import NumPy (run directly, or through run.py).
+for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
-import m03_mnist_mlp
-import m04_fashion_cnn
-import m05_cifar_cnn
-from milestone_kit import (
+import argparse  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+from rich.console import Console  # noqa: E402
+
+import m03_mnist_mlp  # noqa: E402
+import m04_fashion_cnn  # noqa: E402
+import m05_cifar_cnn  # noqa: E402
+from milestone_kit import (  # noqa: E402
     MissingDataError,
     conditions,
     measured,
@@ -48,12 +57,12 @@ from milestone_kit import (
     summary_table,
     verdict,
 )
-from tinytorch.autograd import no_grad
-from tinytorch.dataloader import CIFAR10_MEAN, CIFAR10_STD, DatasetNotFoundError, Normalize
-from tinytorch.layers import Module
-from tinytorch.networks import binary_accuracy, load_pretrained, xor_model
-from tinytorch.tensor import Tensor
-from vision_kit import LOADERS, WEIGHTS
+from tinytorch.autograd import no_grad  # noqa: E402
+from tinytorch.dataloader import CIFAR10_MEAN, CIFAR10_STD, DatasetNotFoundError, Normalize  # noqa: E402
+from tinytorch.layers import Module  # noqa: E402
+from tinytorch.networks import binary_accuracy, load_pretrained, xor_model  # noqa: E402
+from tinytorch.tensor import Tensor  # noqa: E402
+from vision_kit import LOADERS, WEIGHTS  # noqa: E402
 
 Model = tuple[str, Callable[[], Module], Callable[[np.ndarray], np.ndarray], str]
 MODELS: list[Model] = [
