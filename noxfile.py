@@ -112,8 +112,11 @@ TEST_SESSIONS = [_test_session_name(p) for p in SOLO_PACKAGES]
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """All packages installed together (editable, in dependency order); every test."""
+    """All packages installed together (editable, in dependency order), with module 17's
+    optional numba (its compiled kernels are tested here; `test-17` tests the NumPy fallback);
+    every test."""
     install_local(session, all_in_order(), editable=True)
+    session.install("numba>=0.58")
     run_pytest(session, *test_folders(), ROOT / "tests-integration", "-m", "not parity")
 
 
@@ -194,7 +197,7 @@ def parity(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Benchmarks: TinyTorch beside PyTorch CPU (torch==2.13.0) in one process; writes
     benchmarks/results/. Options after --, e.g. `nox -s bench -- --only matmul --quick`."""
-    session.install("torch==2.13.0", "rich")
+    session.install("torch==2.13.0", "rich", "numba>=0.58")  # numba: module 17's fast kernels
     session.install(*[str(p.folder) for p in all_in_order()])
     session.run("python", str(ROOT / "benchmarks" / "run.py"), *session.posargs)
 
