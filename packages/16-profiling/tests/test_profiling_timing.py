@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -75,26 +74,3 @@ def test_scaling_with_a_deterministic_cost_model() -> None:
     result = scaling(lambda n: lambda: matmul_cost(n), [8, 16, 32, 64], measure=lambda f: f()[0])
     assert result.exponent == pytest.approx(3.0) and result.times[0] == 2 * 8**3
     assert "size^3.00" in str(result)
-
-
-def fastest(fn: Callable[[], object]) -> float:
-    """The fastest sample: contention from other processes only ever adds time."""
-    return min(benchmark(fn, warmup=1, repeats=5, min_time=1e-3).samples)
-
-
-def test_scaling_tells_linear_from_quadratic_numpy_ops() -> None:
-    # one single-threaded ufunc each, writing into a preallocated 64 KiB .. 4 MiB float32 buffer
-    # (no allocation, alike cache effects): v + v writes n values, outer(v, v) n^2
-    def adding(n: int) -> Callable[[], object]:
-        v, out = np.ones(n, dtype=np.float32), np.empty(n, dtype=np.float32)
-        return lambda: np.add(v, v, out=out)
-
-    def outer(n: int) -> Callable[[], object]:
-        v, out = np.ones(n, dtype=np.float32), np.empty((n, n), dtype=np.float32)
-        return lambda: np.add.outer(v, v, out=out)
-
-    linear = scaling(adding, [1 << 14, 1 << 16, 1 << 18, 1 << 20], measure=fastest)
-    quadratic = scaling(outer, [128, 256, 512, 1024], measure=fastest)
-    assert 0.5 < linear.exponent < 1.5, linear
-    assert 1.5 < quadratic.exponent < 2.5, quadratic
-    assert quadratic.exponent - linear.exponent > 0.6
