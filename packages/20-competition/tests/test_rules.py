@@ -122,3 +122,12 @@ def test_the_compete_command_rejects_and_records_nothing(
     assert not board.exists() or Leaderboard(board).runs() == []
     assert main(["compete", "events"]) == 0
     assert "tinygpt-throughput" in capsys.readouterr().out
+
+
+def test_same_weights_with_other_optimisations_are_another_submission(
+    folder: Path, tmp_path: Path, small_cnn: Callable[[], Module]
+) -> None:
+    other = pack(small_cnn(), tmp_path / "other", EVENT.name, "tiny", kernels="fast")
+    first, second = _check(folder), _check(other)
+    assert (folder / "weights.npz").read_bytes() == (other / "weights.npz").read_bytes()
+    assert first.digest != second.digest  # type: ignore[attr-defined]

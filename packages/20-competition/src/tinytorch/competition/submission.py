@@ -48,7 +48,9 @@ class Rejected(Exception):
 
 @dataclass(frozen=True)
 class Submission:
-    """A checked submission: where it is, its manifest and the sha256 of its weights."""
+    """A checked submission: where it is, its manifest, and its identity ``digest``: the sha256
+    of the manifest in canonical JSON, which holds the weights' own sha256, so two submissions
+    with the same weights but another architecture or other optimisations differ."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -166,7 +168,8 @@ def check(
         raise Rejected(f"architecture: {error}") from error
     _check_optimizations(manifest["optimizations"], manifest["architecture"], allowed_packages)
     _read_weights(root / WEIGHTS)
-    return Submission(root, manifest, digest)
+    identity = hashlib.sha256(json.dumps(manifest, sort_keys=True).encode("utf-8")).hexdigest()
+    return Submission(root, manifest, identity)
 
 
 def _check_optimizations(options: Any, architecture: Any, allowed: set[str]) -> None:
