@@ -35,6 +35,8 @@ def attention_score_memory(
     for the backward (without dropout). ``source_len`` defaults to ``seq_len`` (self-attention).
     """
     source = seq_len if source_len is None else source_len
+    # HINT: one score per (query, key) pair, per head, per sequence; times the bytes of one
+    # HINT: number of ``dtype`` (np.dtype(dtype).itemsize)
     # BEGIN SOLUTION
     return batch * num_heads * seq_len * source * np.dtype(dtype).itemsize
     # END SOLUTION
@@ -86,6 +88,8 @@ def attention_flops(seq_len: int, embed_dim: int, batch: int = 1) -> dict[str, f
     ``mlp`` 16 T E^2 (E -> 4E -> E); ``attention_fraction`` of the three.
     """
     t, e = float(seq_len), float(embed_dim)
+    # HINT: a (m, k) @ (k, n) matmul costs 2*m*k*n FLOPs; q k^T is (T, E) @ (E, T), P v is
+    # HINT: (T, T) @ (T, E); the projections are (T, E) @ (E, 3E) and (E, E); the MLP E->4E->E
     # BEGIN SOLUTION
     scores = weighted = 2.0 * t * t * e
     qkv, out = 6.0 * t * e * e, 2.0 * t * e * e
@@ -111,6 +115,8 @@ def attention_crossover(embed_dim: int) -> dict[str, float]:
     ``vs_layer`` = 6E; and, for a causal kernel that skips the masked half (2 T^2 E),
     ``causal_vs_projections`` = 4E and ``causal_vs_layer`` = 12E."""
     e = float(embed_dim)
+    # HINT: solve a * T^2 * E = b * T * E^2 for T: T = b * E / a (a = 4 for full attention,
+    # HINT: 2 for the causal half; b = 8 for the projections, 24 for the whole layer)
     # BEGIN SOLUTION
     return {
         "vs_projections": 8.0 * e / 4.0,

@@ -72,6 +72,8 @@ def gpt_flops_per_token(
     of the forward.
     """
     c, t = float(n_embd), float(seq_len)
+    # HINT: per layer 12 C^2 weights multiply each token (qkv 3C^2, proj C^2, MLP 8C^2), plus
+    # HINT: the C x V head; each weight costs 2 FLOPs per token; attention adds 4TC per layer
     # BEGIN SOLUTION
     matmul_parameters = 12.0 * n_layer * c * c + c * vocab_size
     attention = 4.0 * n_layer * t * c
@@ -108,6 +110,8 @@ def gpt_activation_memory(
     """
     size = np.dtype(dtype).itemsize
     b, t, c, h = batch, seq_len, n_embd, n_head
+    # HINT: count the numbers the docstring lists: B*T*C for each saved (B, T, C) activation
+    # HINT: (16 of them with the GELU's 4C + 4C), B*H*T^2 attention weights, 2*B*T statistics
     # BEGIN SOLUTION
     numbers = 16 * b * t * c + b * h * t * t + 2 * b * t
     if dropout:

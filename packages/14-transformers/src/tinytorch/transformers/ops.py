@@ -188,6 +188,8 @@ class RMSNormOp(_NormOp):
         rows = self._rows(x, weight)
         n = rows.shape[1]
         eps = self.eps if self.eps is not None else float(np.finfo(x.dtype).eps)
+        # HINT: per row, 1 / sqrt(mean(x^2) + eps); x_hat = x * that; then scale by the weight
+        # HINT: when there is one (no mean is subtracted, unlike LayerNorm)
         # BEGIN SOLUTION
         inv_rms = 1.0 / np.sqrt(np.einsum("mn,mn->m", rows, rows)[:, None] / n + eps)
         xhat = rows * inv_rms

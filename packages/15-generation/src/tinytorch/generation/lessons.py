@@ -32,6 +32,8 @@ def positions_processed(prompt_len: int, new_tokens: int, block_size: int) -> di
             f"positions_processed: prompt_len, new_tokens and block_size must be >= 1, got "
             f"{prompt_len}, {new_tokens}, {block_size}"
         )
+    # HINT: without a cache, step i runs the model over min(prompt_len + i, block_size)
+    # HINT: positions; with one, each position goes through the model once
     # BEGIN SOLUTION
     lengths = np.minimum(prompt_len + np.arange(new_tokens), block_size)
     recompute = int(lengths.sum())

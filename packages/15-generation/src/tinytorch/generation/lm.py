@@ -172,6 +172,8 @@ def bits_per_character(loss_per_token: float, n_tokens: int, n_chars: int) -> fl
             f"bits_per_character: n_tokens and n_chars must be positive, got {n_tokens} and "
             f"{n_chars}"
         )
+    # HINT: the total loss in nats is loss_per_token * n_tokens; spread it over the characters
+    # HINT: and turn nats into bits (divide by ln 2)
     # BEGIN SOLUTION
     return loss_per_token * n_tokens / n_chars / math.log(2)
     # END SOLUTION

@@ -125,6 +125,7 @@ def apply_temperature(logits: Any, temperature: float) -> np.ndarray:
             f"apply_temperature: temperature must be > 0, got {temperature} (0 is greedy: "
             f"take the arg-max instead of dividing by it)"
         )
+    # HINT: divide the logits by T: T < 1 sharpens the softmax, T > 1 flattens it
     # BEGIN SOLUTION
     return x / temperature
     # END SOLUTION

@@ -48,6 +48,7 @@ def quantize_int8(x: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray
 def dequantize_int8(q: np.ndarray, scale: np.ndarray, dtype: Any = np.float32) -> np.ndarray:
     """``q * scale`` in ``dtype``: the float values an INT8 array (and its broadcastable
     scales) stand for."""
+    # HINT: the integers back to floats, then times their scale (which broadcasts)
     # BEGIN SOLUTION
     out = q.astype(dtype)
     out *= scale
