@@ -57,6 +57,7 @@ from rich.console import Console  # noqa: E402
 
 from milestone_kit import (  # noqa: E402
     MissingDataError,
+    fast_kernels,
     missing_data,
     record,
     stand_in_refusal,
@@ -241,16 +242,19 @@ def train_stage(
             }
         )
 
-    trainer = train_language_model(
-        model,
-        train_ids,
-        val_ids,
-        train_config,
-        config.block_size,
-        progress=False,
-        log=lambda line: console.print(f"  {name} {line}", highlight=False),
-        on_epoch_end=record,
-    )
+    context, kernel_note = fast_kernels(model)  # module 17 (LayerNorm, embedding backward)
+    console.print(f"  {name} {kernel_note}", highlight=False)
+    with context:
+        trainer = train_language_model(
+            model,
+            train_ids,
+            val_ids,
+            train_config,
+            config.block_size,
+            progress=False,
+            log=lambda line: console.print(f"  {name} {line}", highlight=False),
+            on_epoch_end=record,
+        )
     wall = time.perf_counter() - start
     records = trainer.history.records
     val_loss = float(records[-1]["val_loss"])
@@ -270,6 +274,7 @@ def train_stage(
         "wall_s": wall,
         "peak_bytes": max(r["peak_rss_bytes"] or 0 for r in records) or None,
         "curve": curve,
+        "kernels": kernel_note,
         "reached_target_s": next((c["time_s"] for c in curve if c["val_loss"] <= TARGET), None),
     }
 

@@ -12,6 +12,7 @@ files it should hold.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -96,6 +97,19 @@ def measured(
         "samples_per_s": samples / wall,
         "memory_s": time.perf_counter() - traced if memory else 0.0,
     }
+
+
+def fast_kernels(model: Any) -> tuple[contextlib.AbstractContextManager[Any], str]:
+    """Module 17's fast kernels for training ``model``, when that package is installed: its
+    BatchNorm+ReLU pairs fused (the same Parameters, the same state_dict keys) and the fast
+    set switched on for the returned block. Returns (the context, a line saying what runs)."""
+    try:
+        import tinytorch.kernels as kernels
+    except ModuleNotFoundError:
+        return contextlib.nullcontext(), "kernels: reference Ops (tinytorch-kernels not installed)"
+    kernels.warm_up()
+    kernels.fuse(model)
+    return kernels.using("fast"), kernels.describe("fast")
 
 
 def verdict(summary: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from milestone_kit import (
     STAND_IN,
     MissingDataError,
     conditions,
+    fast_kernels,
     missing_data,
     record,
     stand_in_refusal,
@@ -166,7 +167,10 @@ def train_and_report(
     before = conditions()  # the machine as the run starts (load average, threads)
     loss = CrossEntropyLoss(label_smoothing=label_smoothing)
     trainer = Trainer(model, optimizer, loss, scheduler=scheduler)
-    history = trainer.fit(train, epochs, val_loader=test)
+    context, kernel_note = fast_kernels(model)
+    Console().print(kernel_note, highlight=False)
+    with context:
+        history = trainer.fit(train, epochs, val_loader=test)
     records = list(history.records)
     final = records[-1]
     accuracy = float(final["val_accuracy"])
@@ -219,6 +223,7 @@ def train_and_report(
         "headline": headline,
         "stages": stages,
         "other": "model and loader set-up, scheduler steps, per-epoch bookkeeping",
+        "kernels": kernel_note,
         "curve": [
             {
                 k: r[k]
