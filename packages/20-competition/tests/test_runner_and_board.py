@@ -4,8 +4,9 @@ concurrent writers and records nothing for a rejected submission."""
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -119,23 +120,31 @@ def test_the_allround_score_needs_and_uses_the_baseline_run(tmp_path: Path) -> N
     assert rows[0].objective == pytest.approx(4.0**0.2)
 
 
-def _write_many(path: str, writer: int, count: int) -> None:
-    board = Leaderboard(path)
-    for i in range(count):
-        board.record(_row("cifar10-size", f"w{writer}-{i}", f"{writer}{i:063d}", accuracy=0.8,
-                          size_bytes=float(i + 1)))  # fmt: skip
+WRITER = """
+import sys
+from tinytorch.competition import Leaderboard
+
+path, writer = sys.argv[1], int(sys.argv[2])
+board = Leaderboard(path)
+for i in range(40):
+    board.record({
+        "event": "cifar10-size", "name": f"w{writer}-{i}", "sha256": f"{writer}{i:063d}",
+        "optimizations": {}, "metrics": {"accuracy": 0.8, "size_bytes": float(i + 1)},
+        "machine": "test", "versions": {},
+    })
+"""
 
 
 def test_two_processes_recording_at_once_lose_and_corrupt_nothing(tmp_path: Path) -> None:
     path = str(tmp_path / "shared.sqlite")
     Leaderboard(path)
-    context = multiprocessing.get_context("spawn")
-    writers = [context.Process(target=_write_many, args=(path, w, 40)) for w in (1, 2)]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, path, str(w)], stderr=subprocess.PIPE)
+        for w in (1, 2)
+    ]
     for process in writers:
-        process.start()
-    for process in writers:
-        process.join(120)
-        assert process.exitcode == 0
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors.decode()
     runs = Leaderboard(path).runs()
     assert len(runs) == 80 and len({r["id"] for r in runs}) == 80
     assert {r["name"] for r in runs} == {f"w{w}-{i}" for w in (1, 2) for i in range(40)}
