@@ -18,6 +18,7 @@ thing (to round-off; the summation order differs); `use_numba` picks one:
 
 from __future__ import annotations
 
+import importlib
 import os
 import types
 from collections.abc import Callable, Iterator
@@ -25,9 +26,8 @@ from contextlib import contextmanager
 from typing import Any
 
 numba: Any
-try:  # optional: pip install tinytorch-kernels[numba]
-    import numba
-
+try:  # optional: pip install tinytorch-kernels[numba] (imported by name: typed the same either way)
+    numba = importlib.import_module("numba")
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised in environments without numba
     numba = None
