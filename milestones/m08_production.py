@@ -340,6 +340,8 @@ def main(quick: bool = True, board_path: Path | None = None) -> dict[str, Any]:
     checks = assess(cnn, gpt, quick)
     passed = all(checks.values())
     word = "STAND-IN CHECK: " if stand_in else ""
+    if quick and not stand_in:
+        word = "quick run (1 fine-tune epoch on 1,024 images; targets need --full): "
     headline = word + (
         f"CNN {_ratio(cnn, 'size_bytes', '+ int8', True):.1f}x smaller, "
         f"{_ratio(cnn, latency, '+ int8', True):.1f}x faster, "
