@@ -32,14 +32,14 @@ README.md comes from ``--update-readmes`` (rerun it after moving fences).
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from tinytorch.course.fences import find_fences
+
 ROOT = Path(__file__).resolve().parents[1]
-BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 READING = 2.5  # hours per module, whatever its size
 PER_FUNCTION = 0.08  # hours per function to write (about 5 minutes)
 PER_LINE = 0.02  # hours per line to write (1.2 minutes)
@@ -66,40 +66,18 @@ class Size:
         )
 
 
-def _functions(tree: ast.AST) -> list[tuple[int, int, str]]:
-    """(first line, last line, dotted name) of every def, classes included in the name."""
-    found: list[tuple[int, int, str]] = []
-    stack: list[tuple[ast.AST, str]] = [(tree, "")]
-    while stack:
-        node, prefix = stack.pop()
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-                name = f"{prefix}{child.name}"
-                if not isinstance(child, ast.ClassDef):
-                    found.append((child.lineno, child.end_lineno or child.lineno, name))
-                stack.append((child, f"{name}."))
-            else:
-                stack.append((child, prefix))
-    return found
-
-
 def file_fences(path: Path) -> list[tuple[str, int]]:
-    """(enclosing function, lines to write) of each fence of one source file."""
-    source = path.read_text(encoding="utf-8")
-    functions = _functions(ast.parse(source, filename=str(path)))
-    found, start = [], None
-    for number, line in enumerate(source.splitlines(), 1):
-        marker = line.strip()
-        if marker == BEGIN:
-            start, written = number, 0
-        elif marker == END and start is not None:
-            around = [(first, name) for first, last, name in functions if first <= start <= last]
-            function = f"{path.name}:{max(around)[1] if around else '<module>'}"
-            found.append((function, written))
-            start = None
-        elif start is not None and marker and not marker.startswith("#"):
-            written += 1
-    return found
+    """(enclosing function, lines to write) of each fence of one source file: the course
+    tooling's own fence parser (``tinytorch.course.fences``), lines that are neither blank nor
+    comments counted."""
+    fences = find_fences(path.read_text(encoding="utf-8"), str(path))
+    return [
+        (
+            f"{path.name}:{fence.function}",
+            sum(1 for line in fence.body if line.strip() and not line.strip().startswith("#")),
+        )
+        for fence in fences
+    ]
 
 
 def estimate(functions: int, lines: int) -> float:
