@@ -362,3 +362,10 @@ def test_a_static_quantized_cnn_round_trips_through_save_and_load(tmp_path: Path
     load(fresh, path)
     x = Tensor(batches[0])
     np.testing.assert_array_equal(fresh(x).data, quantized(x).data)
+
+
+@pytest.mark.parametrize("dtype", ["qint8", np.float32, np.uint8])
+def test_quantize_dynamic_names_the_dtypes_it_takes(dtype: object) -> None:
+    model = Sequential(Linear(3, 4), ReLU())
+    with pytest.raises(ValueError, match=r"np\.int8 or np\.int16 \(PyTorch's torch\.qint8"):
+        quantize_dynamic(model, dtype=dtype)

@@ -712,8 +712,15 @@ def quantize_dynamic(
     unknown = [t for t in types if t not in (Linear, Conv2d)]
     if unknown:
         raise ValueError(f"quantize_dynamic: can quantize Linear and Conv2d layers, got {unknown}")
-    if np.dtype(dtype) not in (np.dtype(np.int8), np.dtype(np.int16)):
-        raise ValueError(f"quantize_dynamic: dtype must be np.int8 or np.int16, got {dtype}")
+    try:
+        kind: np.dtype[Any] | None = np.dtype(dtype)
+    except TypeError:  # a name NumPy does not know, e.g. PyTorch's "qint8"
+        kind = None
+    if kind not in (np.dtype(np.int8), np.dtype(np.int16)):
+        raise ValueError(
+            f"quantize_dynamic: dtype must be np.int8 or np.int16 (PyTorch's torch.qint8 is "
+            f"np.int8 here), got {dtype!r}"
+        )
     target = model if inplace else copy.deepcopy(model)
     for name, module in _targets(target, types):
         if isinstance(module, Linear):
