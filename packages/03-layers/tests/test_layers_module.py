@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from tinytorch.layers import Dropout, Linear, Module, Parameter
-from tinytorch.tensor import Tensor
+from tinytorch.tensor import Tensor, is_grad_enabled
 
 
 def rng(seed: int = 0) -> np.random.Generator:
@@ -188,6 +188,18 @@ def test_load_state_dict_round_trip_is_in_place() -> None:
     assert target.blocks[1].steps.dtype == np.int64
     for name, value in source.state_dict().items():
         np.testing.assert_array_equal(target.state_dict()[name], value)
+
+
+def test_load_state_dict_bumps_every_version_and_keeps_grad_mode() -> None:
+    source, target = Net(), Net()
+    versions = {
+        name: t._version for name, t in [*target.named_parameters(), *target.named_buffers()]
+    }
+    assert is_grad_enabled()
+    target.load_state_dict(source.state_dict())  # parameters require grad: no error either
+    assert is_grad_enabled()
+    for name, tensor in [*target.named_parameters(), *target.named_buffers()]:
+        assert tensor._version == versions[name] + 1, name  # PyTorch's copy_ bumps it too
 
 
 def test_load_state_dict_converts_to_the_parameter_dtype() -> None:

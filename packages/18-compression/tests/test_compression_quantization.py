@@ -213,12 +213,51 @@ def test_affine_weights_store_their_zero_points_and_match_the_reference() -> Non
 
 
 def test_quantized_linear_exact_path_equals_int32_oracle() -> None:
-    layer = Linear(600, 8, rng=rng(5))  # K = 600 > 514: the float64 path
+    layer = Linear(600, 8, rng=rng(5))  # K = 600 > 514: beyond the worst-case float32 bound
     q = QuantizedLinear.from_float(layer)
     x = Tensor(rng(6).normal(0, 1, (5, 600)).astype(np.float32))
     fast = q(x).data
     q.accumulate = "int32"
     np.testing.assert_array_equal(q(x).data, fast)
+
+
+def test_the_packed_weight_picks_its_gemm_dtype_from_the_weights_own_bound() -> None:
+    x = Tensor(rng(9).uniform(-1, 1, (3, 600)).astype(np.float32))
+    typical = QuantizedLinear.from_float(Linear(600, 8, rng=rng(5)))
+    saturated = QuantizedLinear.from_float(Linear(600, 8, rng=rng(5)))
+    saturated.weight.data[...] = 127  # every |w| at its maximum: 600 * 127 * 255 > 2**24
+    for layer, dtype in ((typical, np.float32), (saturated, np.float64)):
+        fast = layer(x).data
+        matrix, bound = layer._packing[1]
+        weights = layer.weight.data.astype(np.int64)
+        assert bound == 255 * np.abs(weights).sum(axis=1).max()
+        assert matrix.dtype == dtype and matrix.shape == (600, 8)
+        layer.accumulate = "int32"  # the oracle: NumPy's int32 matmul, nothing packed
+        np.testing.assert_array_equal(layer(x).data, fast)
+
+
+def test_the_packed_weight_follows_writes_and_loads() -> None:
+    q = QuantizedLinear.from_float(Linear(16, 4, rng=rng(1)))
+    other = QuantizedLinear.from_float(Linear(16, 4, rng=rng(2)))
+    x = Tensor(rng(3).normal(0, 1, (5, 16)).astype(np.float32))
+    first = q(x).data
+    q.load_state_dict(other.state_dict())  # in place, into the same arrays
+    np.testing.assert_array_equal(q(x).data, other(x).data)
+    assert not np.array_equal(q(x).data, first)
+    q.weight.copy_(np.zeros((4, 16), dtype=np.int8))  # an in-place op bumps the version too
+    np.testing.assert_array_equal(q(x).data, np.broadcast_to(q.bias.data, (5, 4)))
+
+
+def test_dynamic_activation_qparams_equal_calculate_qparams() -> None:
+    from tinytorch.compression.quantization import _unsigned_qparams
+
+    ranges = [(0.0, 0.0), (-1.0, 2.0), (0.5, 3.0), (-4.0, -0.25), (-2.5e-8, 1e-9)]
+    ranges += [tuple(sorted(rng(i).normal(0, 10, 2))) for i in range(200)]
+    for low, high in ranges:
+        scale, point = calculate_qparams(low, high, 0, 255, symmetric=False)
+        assert _unsigned_qparams(low, high, 255) == (float(scale), int(point))
+    with pytest.raises(ValueError, match="not finite"):
+        _unsigned_qparams(float("nan"), 1.0, 255)
 
 
 def test_quantized_conv2d_matches_the_float_conv() -> None:

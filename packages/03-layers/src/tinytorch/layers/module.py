@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from tinytorch.tensor import Op, Tensor, apply, is_grad_enabled, vjp
+from tinytorch.tensor.dispatch import set_grad_mode
 
 
 class Parameter(Tensor):
@@ -192,9 +193,13 @@ class Module:
                 f"unexpected keys {unexpected}, mis-shaped keys {misshaped}; the weights were "
                 f"saved from a different architecture"
             )
-        for name, tensor in own.items():
-            if name in state:
-                tensor.data[...] = np.asarray(state[name], dtype=tensor.dtype)
+        previous = set_grad_mode(False)  # as PyTorch: ``copy_`` under no_grad, which bumps
+        try:  # each tensor's version, so a cache keyed on it (a packed weight) sees the write
+            for name, tensor in own.items():
+                if name in state:
+                    tensor.copy_(np.asarray(state[name], dtype=tensor.dtype))
+        finally:
+            set_grad_mode(previous)
 
     # ----------------------------------------------------------------- printing
     def extra_repr(self) -> str:
