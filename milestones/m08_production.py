@@ -17,7 +17,10 @@ size events, which share its task and rules):
 
 TinyGPT (event ``tinygpt-throughput``): ``baseline`` (full forward per token), ``+ kv-cache``
 (module 19: one token per step through the model's own forward), ``+ int8`` (Linear layers
-quantized dynamically, with the cache).
+quantized dynamically, with the cache). Its throughput is measured as a server sees it, 32
+prompts generated together (``tokens_per_s``), and its latency at batch 1
+(``tokens_per_s_batch1``): at batch 1 every decode step of this small model is bound by
+per-op overhead, so the cache's saving of FLOPs shows only once a batch gives it work.
 
 Every figure comes from the competition (module 20): each step is packed as a submission
 (weights + architecture spec), checked, and measured in fresh processes: accuracy or validation
@@ -25,11 +28,12 @@ loss, latency at batch 1 on one thread (median), peak memory, size on disk. The 
 each step with the baseline, and the boards are printed at the end.
 
 Targets: CIFAR CNN at least 4x smaller and at least 2x faster at batch 1, accuracy within
-1 point; TinyGPT at least 10x the tokens per second (cache and INT8), validation loss within 0.03.
+1 point; TinyGPT at least 10x the tokens per second (cache and INT8, 32 prompts at once),
+validation loss within 0.03.
 
-Quick mode shortens the fine-tune (one epoch on 1,024 images) and takes fewer latency samples
-and validation characters; without data it runs on a labelled synthetic stand-in (a smoke test
-of the pipeline, never compared with the targets).
+Quick mode shortens the fine-tune (one epoch on 1,024 images) and takes fewer latency samples,
+validation characters and prompts; without data it runs on a labelled synthetic stand-in (a
+smoke test of the pipeline, never compared with the targets).
 
     python milestones/m08_production.py [--full] [--json PATH] [--record] [--board FILE]
 """
@@ -103,13 +107,12 @@ TARGETS = {"smaller": 4.0, "faster": 2.0, "accuracy_points": 1.0, "tokens": 10.0
 
 
 def rules(event: str, quick: bool) -> Event:
-    """The event's rules; quick mode (a smoke test) takes fewer latency samples and scores
-    fewer validation characters."""
-    return (
-        dataclasses.replace(EVENTS[event], latency_repeats=10, val_tokens=2048)
-        if quick
-        else EVENTS[event]
-    )
+    """The event's rules; quick mode (a smoke test) takes fewer latency samples, scores fewer
+    validation characters and generates for at most 4 prompts at once."""
+    if not quick:
+        return EVENTS[event]
+    batch = min(EVENTS[event].batch, 4)
+    return dataclasses.replace(EVENTS[event], latency_repeats=10, val_tokens=2048, batch=batch)
 
 
 @contextlib.contextmanager
@@ -299,21 +302,28 @@ def assess(cnn: dict[str, Any], gpt: dict[str, Any], quick: bool) -> dict[str, b
     return checks
 
 
-def step_table(title: str, stages: dict[str, Any], quality: str, speed: str) -> Table:
-    """Each step's measured quality, speed, memory and size, and its ratio to the baseline."""
+def step_table(title: str, stages: dict[str, Any], quality: str, speeds: list[str]) -> Table:
+    """Each step's measured quality, speeds, memory and size, and their ratios to the baseline
+    (a speed named ``tokens_per_s...`` is higher-is-better, any other is a latency in ms)."""
     table = Table(title=title)
-    for column in ("step", quality, speed, "vs baseline", "peak memory", "size", "vs baseline"):
+    columns = ["step", quality]
+    for speed in speeds:
+        columns += [speed, "vs baseline"]
+    for column in (*columns, "peak memory", "size", "vs baseline"):
         table.add_column(column, justify="left" if column == "step" else "right")
-    higher_is_faster = speed == "tokens_per_s"
     for name, metrics in stages.items():
         value = metrics[quality]
         shown = f"{100 * value:.2f}%" if quality == "accuracy" else f"{value:.3f}"
-        faster = _ratio(stages, speed, name, inverse=not higher_is_faster)
+        cells = [name, shown]
+        for speed in speeds:
+            higher_is_faster = speed.startswith("tokens_per_s")
+            faster = _ratio(stages, speed, name, inverse=not higher_is_faster)
+            cells += [
+                f"{metrics[speed]:.2f}" + ("" if higher_is_faster else " ms"),
+                f"{faster:.2f}x",
+            ]
         table.add_row(
-            name,
-            shown,
-            f"{metrics[speed]:.2f}" + ("" if higher_is_faster else " ms"),
-            f"{faster:.2f}x",
+            *cells,
             f"{metrics['peak_memory_bytes'] / 2**20:.2f} MiB",
             f"{metrics['size_bytes'] / 1024:.0f} KiB",
             f"{_ratio(stages, 'size_bytes', name, inverse=True):.2f}x smaller",
@@ -332,8 +342,16 @@ def main(quick: bool = True, board_path: Path | None = None) -> dict[str, Any]:
         latency = "latency_1t_ms"
         console.print("Where batch-1 inference spends its time (module 16, before any change):")
         console.print(profile, highlight=False)
-        console.print(step_table("CIFAR CNN, step by step", cnn, "accuracy", latency))
-        console.print(step_table("TinyGPT, step by step", gpt, "val_loss", "tokens_per_s"))
+        console.print(step_table("CIFAR CNN, step by step", cnn, "accuracy", [latency]))
+        console.print(
+            step_table(
+                f"TinyGPT, step by step (tokens_per_s: {gpt['baseline']['batch']} prompts at "
+                f"once; tokens_per_s_batch1: one)",
+                gpt,
+                "val_loss",
+                ["tokens_per_s", "tokens_per_s_batch1"],
+            )
+        )
         for event in (CNN_EVENT, GPT_EVENT):
             console.print(render_table(Leaderboard(board), event))
     stand_in = STAND_IN in cnn_source or STAND_IN in gpt_source
@@ -346,7 +364,9 @@ def main(quick: bool = True, board_path: Path | None = None) -> dict[str, Any]:
         f"CNN {_ratio(cnn, 'size_bytes', '+ int8', True):.1f}x smaller, "
         f"{_ratio(cnn, latency, '+ int8', True):.1f}x faster, "
         f"accuracy {cnn['baseline']['accuracy']:.1%} -> {cnn['+ int8']['accuracy']:.1%}; "
-        f"TinyGPT {_ratio(gpt, 'tokens_per_s', '+ int8'):.1f}x tokens/s, val loss "
+        f"TinyGPT {_ratio(gpt, 'tokens_per_s', '+ int8'):.1f}x tokens/s at batch "
+        f"{gpt['baseline']['batch']} ({_ratio(gpt, 'tokens_per_s_batch1', '+ int8'):.1f}x at "
+        f"batch 1), val loss "
         f"{gpt['baseline']['val_loss']:.3f} -> {gpt['+ int8']['val_loss']:.3f}"
     )
     stages = {f"cnn {k}": v for k, v in cnn.items()} | {f"gpt {k}": v for k, v in gpt.items()}

@@ -85,6 +85,7 @@ def test_the_text_event_measures_validation_loss(data_dir: Path, tmp_path: Path)
     assert metrics["val_loss"] == pytest.approx(total / windows.tokens_covered, rel=1e-6)
     assert metrics["val_tokens"] == windows.tokens_covered
     assert metrics["tokens_per_s"] > 0 and metrics["new_tokens"] == 20 - event.prompt_tokens
+    assert metrics["batch"] == event.batch == 32 and metrics["tokens_per_s_batch1"] > 0
 
 
 def test_standings_rank_best_runs_and_leave_missed_floors_unranked(tmp_path: Path) -> None:

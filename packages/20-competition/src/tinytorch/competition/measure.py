@@ -4,8 +4,10 @@ Every number comes from running the submission here, under the event's rules:
 
 * quality: accuracy on the held-out split (``cifar10``) or validation loss (``shakespeare``);
 * latency: module 16's `benchmark` (warm-up, garbage collector off, repeats), reported as
-  the median and the 90th percentile of the samples; batch 1 for images, a whole greedy
-  generation for text (``tokens_per_s`` = new tokens / median seconds);
+  the median and the 90th percentile of the samples; batch 1 for images; for text, a whole
+  greedy generation: ``latency_ms`` per new token at batch 1, and ``tokens_per_s`` = new
+  tokens / median seconds for the event's ``batch`` prompts generated together (throughput,
+  as a server batches requests; ``tokens_per_s_batch1`` is batch 1's);
 * memory: tracemalloc's peak while the model is loaded and runs one input, and the process's
   maximum resident size;
 * FLOPs of one input, counted by module 16's profiler (its table says which ops count);
@@ -154,15 +156,23 @@ def _measure_text(event: Event, submission: Submission, only_latency: bool) -> d
             f"model: block_size {block} leaves no room after a {event.prompt_tokens}-token prompt"
         )
     cache = bool(submission.optimizations.get("kv_cache", False))
-    prompt = ids[None, : event.prompt_tokens]
     new = event.new_tokens or block - event.prompt_tokens
+    starts = np.linspace(0, len(ids) - event.prompt_tokens, event.batch).astype(np.int64)
+    prompts = np.stack([ids[start : start + event.prompt_tokens] for start in starts])
+    prompt = prompts[:1]
     timing = benchmark(_generate, model, prompt, new, cache, warmup=1, repeats=5)
     metrics: dict[str, Any] = {
-        "tokens_per_s": new / timing.median,
+        "tokens_per_s_batch1": new / timing.median,
         "new_tokens": new,
+        "batch": event.batch,
         "latency_ms": timing.median * 1000.0 / new,
         "latency_p90_ms": _percentile_ms(timing.samples, 90) / new,
     }
+    if event.batch == 1:
+        metrics["tokens_per_s"] = metrics["tokens_per_s_batch1"]
+    else:
+        batched = benchmark(_generate, model, prompts, new, cache, warmup=1, repeats=3)
+        metrics["tokens_per_s"] = event.batch * new / batched.median
     if only_latency:
         return metrics
     windows = StridedWindows(ids[: event.val_tokens + 1], block, batch_size=32)
