@@ -15,7 +15,10 @@ per-channel ``a = weight * invstd`` and ``b = bias - mean * a``:
 It saves only the input (which the graph keeps anyway) and per-channel numbers. `fuse(model)`
 puts `BatchNormReLU2d` in place of each (BatchNorm2d, ReLU) pair. The numba kernels run one
 thread per channel (`num_threads` in parallel); the NumPy twin computes the same formulas in
-whole-array steps (more passes, same results to round-off).
+whole-array steps (more passes, same results to round-off). A channels-last input (what the
+conv kernel returns) is worked on as its (N*H*W, C) rows, pixel by pixel with the channels in
+the inner (vectorised) loop, blocks of pixels on `num_threads` threads; the output and the
+input gradient are channels-last too.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from tinytorch.kernels.backend import jit, numba_enabled, prange
+from tinytorch.kernels.backend import jit, num_threads, numba_enabled, prange
+from tinytorch.kernels.conv import as_channels_last, channels_last
 from tinytorch.layers import Module
 from tinytorch.spatial import BatchNorm2d
 from tinytorch.spatial.functional import affine_inputs, update_running_stats
-from tinytorch.spatial.ops import BatchNormOp, channel_shape
+from tinytorch.spatial.ops import BatchNormOp
 from tinytorch.tensor import Tensor, accumulate_grad
 from tinytorch.tensor.dispatch import Grads
 
@@ -92,6 +96,106 @@ def _bn_relu_backward(
                 dx[i, ch, j] = a * (gv - c1 - (v - mu) * inv * c2)
 
 
+# Channels-last twins: x is (M, C) rows, one pixel's C channels side by side. The loops run over
+# pixels, the inner loop over the channels (vectorised); a parallel variant gives each of
+# ``chunks`` blocks of rows to a thread, which sums into its own row of ``partial``.
+
+
+@jit(fastmath=True)
+def _statistics_rows(x, partial, mean, var):  # pragma: no cover - compiled
+    m, c = x.shape
+    chunks = partial.shape[0]
+    step = (m + chunks - 1) // chunks
+    for k in prange(chunks):
+        total = partial[k, 0]
+        squares = partial[k, 1]
+        for r in range(k * step, min(m, (k + 1) * step)):
+            for ch in range(c):
+                v = np.float64(x[r, ch])
+                total[ch] += v
+                squares[ch] += v * v
+    for ch in range(c):
+        t = 0.0
+        q = 0.0
+        for k in range(chunks):
+            t += partial[k, 0, ch]
+            q += partial[k, 1, ch]
+        mu = t / m
+        mean[ch] = mu
+        var[ch] = max(q / m - mu * mu, 0.0)
+
+
+@jit()
+def _bn_relu_forward_rows(x, scale, shift, chunks, out):  # pragma: no cover - compiled
+    m, c = x.shape
+    step = (m + chunks - 1) // chunks
+    for k in prange(chunks):
+        for r in range(k * step, min(m, (k + 1) * step)):
+            for ch in range(c):
+                z = x[r, ch] * scale[ch] + shift[ch]
+                out[r, ch] = z if z > 0 else 0.0
+
+
+@jit(fastmath=True)
+def _bn_relu_backward_rows(
+    x, g, mean, invstd, scale, shift, training, partial, dx, dweight, dbias
+):  # pragma: no cover
+    m, c = x.shape
+    chunks = partial.shape[0]
+    step = (m + chunks - 1) // chunks
+    for k in prange(chunks):
+        s1 = partial[k, 0]
+        s2 = partial[k, 1]
+        for r in range(k * step, min(m, (k + 1) * step)):
+            for ch in range(c):
+                v = x[r, ch]
+                gv = g[r, ch] if v * scale[ch] + shift[ch] > 0 else 0.0
+                s1[ch] += gv
+                s2[ch] += gv * (v - mean[ch]) * invstd[ch]
+    c1 = np.zeros(c)
+    c2 = np.zeros(c)
+    for ch in range(c):
+        t1 = 0.0
+        t2 = 0.0
+        for k in range(chunks):
+            t1 += partial[k, 0, ch]
+            t2 += partial[k, 1, ch]
+        dbias[ch] = t1
+        dweight[ch] = t2
+        if training:
+            c1[ch] = t1 / m
+            c2[ch] = t2 / m
+    for k in prange(chunks):
+        for r in range(k * step, min(m, (k + 1) * step)):
+            for ch in range(c):
+                v = x[r, ch]
+                gv = g[r, ch] if v * scale[ch] + shift[ch] > 0 else 0.0
+                dx[r, ch] = scale[ch] * (gv - c1[ch] - (v - mean[ch]) * invstd[ch] * c2[ch])
+
+
+def _chunks(rows: int) -> int:
+    """Blocks of rows for the channels-last kernels: one per thread (at least 1)."""
+    return max(1, min(rows, num_threads()))
+
+
+def channel_view(x: np.ndarray) -> tuple[np.ndarray, tuple[int, ...], tuple[int, ...]]:
+    """x (N, C, *) -> (view, axes, shape) for per-channel work without a copy when possible:
+    a channels-last (N, C, H, W) array as its (N*H*W, C) rows (sums over axis 0, per-channel
+    values shaped (C,)), any other as (N, C, M) (sums over axes 0 and 2, values (1, C, 1);
+    a copy unless x is C-contiguous)."""
+    if channels_last(x) and not x.flags.c_contiguous:
+        return x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1]), (0,), (x.shape[1],)
+    return np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1), (0, 2), (1, -1, 1)
+
+
+def from_channel_view(view: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """The inverse of `channel_view`: ``view``'s numbers in ``like``'s shape and layout."""
+    if view.ndim == 2:
+        n, c, h, w = like.shape
+        return view.reshape(n, h, w, c).transpose(0, 3, 1, 2)
+    return view.reshape(like.shape)
+
+
 class BatchNormReLUOp(BatchNormOp):
     """``relu(batch_norm(x, ...))`` as one Op: ``forward(x[, weight[, bias]])`` (N, C, *) ->
     (N, C, *), same dtype; backward -> (dL/dx[, dL/dweight, dL/dbias]).
@@ -99,6 +203,9 @@ class BatchNormReLUOp(BatchNormOp):
     Training uses the batch statistics (kept as ``batch_mean`` / ``batch_var`` for the
     running statistics, as `BatchNormOp`), eval the running ones. Saves x and per-channel
     mean, 1/std, scale and shift. Cost: 2 passes forward, 2 backward (numba) over the input.
+    Memory format: a channels-last input (see `tinytorch.kernels.conv.channels_last`) gives a
+    channels-last output and input gradient, computed pixel by pixel with no transposing copy;
+    any other input gives C-contiguous results. With numba the passes run on `num_threads`.
     """
 
     @property
@@ -117,16 +224,22 @@ class BatchNormReLUOp(BatchNormOp):
                 f"dtype {x.dtype}"
             )
         channels = x.shape[1]
-        x3 = np.ascontiguousarray(x).reshape(x.shape[0], channels, -1)
+        view, axes, shape = channel_view(x)  # (M, C) rows or (N, C, M)
+        count = view.size // channels
+        rows = view.ndim == 2
         if self.training:
             mean = np.empty(channels, np.float64)
             var = np.empty(channels, np.float64)
-            if numba_enabled():
-                _statistics(x3, mean, var)
+            if numba_enabled() and rows:
+                partial = np.zeros((_chunks(view.shape[0]), 2, channels))
+                _statistics_rows(view, partial, mean, var)
+            elif numba_enabled():
+                _statistics(view, mean, var)
             else:
-                mean[:] = x3.sum(axis=(0, 2), dtype=np.float64) / (x3.size // channels)
-                squares = np.einsum("ncm,ncm->c", x3, x3, dtype=np.float64)
-                var[:] = np.maximum(squares / (x3.size // channels) - mean * mean, 0.0)
+                mean[:] = view.sum(axis=axes, dtype=np.float64) / count
+                subscripts = "mc,mc->c" if rows else "ncm,ncm->c"
+                squares = np.einsum(subscripts, view, view, dtype=np.float64)
+                var[:] = np.maximum(squares / count - mean * mean, 0.0)
             self.batch_mean, self.batch_var = mean.astype(x.dtype), var.astype(x.dtype)
         else:
             running_mean, running_var = self._running
@@ -140,47 +253,61 @@ class BatchNormReLUOp(BatchNormOp):
         # BEGIN SOLUTION
         scale = w * invstd
         shift = b - mean * scale
-        if numba_enabled():
-            out = np.empty_like(x3)
-            _bn_relu_forward(x3, scale, shift, out)
+        if numba_enabled() and rows:
+            out = np.empty_like(view)
+            _bn_relu_forward_rows(view, scale, shift, _chunks(view.shape[0]), out)
+        elif numba_enabled():
+            out = np.empty_like(view)
+            _bn_relu_forward(view, scale, shift, out)
         else:
-            shape = channel_shape(x3)
-            out = x3 * scale.astype(x.dtype).reshape(shape)
+            out = view * scale.astype(x.dtype).reshape(shape)
             out += shift.astype(x.dtype).reshape(shape)
             np.maximum(out, 0, out=out)
         self.save_for_backward(x, mean, invstd, scale, shift, weight)
         # END SOLUTION
-        return out.reshape(x.shape)
+        return from_channel_view(out, x)
 
     def backward(self, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
         x, mean, invstd, scale, shift, _ = self.saved
-        n, channels = x.shape[:2]
-        x3 = np.ascontiguousarray(x).reshape(n, channels, -1)
-        g3 = np.ascontiguousarray(grad).reshape(x3.shape)
-        count = x3.size // channels
+        channels = x.shape[1]
+        view, axes, shape = channel_view(x)
+        rows = view.ndim == 2
+        if rows:  # the gradient in x's layout: a view when it is channels-last too
+            g = as_channels_last(grad).reshape(view.shape)
+        else:
+            g = np.ascontiguousarray(grad).reshape(view.shape)
+        count = view.size // channels
         if numba_enabled():
-            dx = np.empty_like(x3)
+            dx = np.empty_like(view)
             dweight = np.empty(channels, np.float64)
             dbias = np.empty(channels, np.float64)
-            _bn_relu_backward(x3, g3, mean, invstd, scale, shift, self.training, dx, dweight, dbias)
+            if rows:
+                partial = np.zeros((_chunks(view.shape[0]), 2, channels))
+                _bn_relu_backward_rows(
+                    view, g, mean, invstd, scale, shift, self.training, partial, dx, dweight, dbias
+                )
+            else:
+                _bn_relu_backward(
+                    view, g, mean, invstd, scale, shift, self.training, dx, dweight, dbias
+                )
         else:
             # HINT: recompute the ReLU mask from x; dbias = sum(g*mask), dweight = sum(g*mask*xhat)
             # HINT: per channel; dx = scale * (g*mask - dbias/m - xhat*dweight/m) in training
             # BEGIN SOLUTION
-            shape = channel_shape(x3)
             dtype = x.dtype
-            z = x3 * scale.astype(dtype).reshape(shape) + shift.astype(dtype).reshape(shape)
-            gm = np.where(z > 0, g3, 0).astype(dtype)
-            xhat = (x3 - mean.astype(dtype).reshape(shape)) * invstd.astype(dtype).reshape(shape)
-            dbias = gm.sum(axis=(0, 2), dtype=np.float64)
-            dweight = np.einsum("ncm,ncm->c", gm, xhat, dtype=np.float64)
+            z = view * scale.astype(dtype).reshape(shape) + shift.astype(dtype).reshape(shape)
+            gm = np.where(z > 0, g, 0).astype(dtype)
+            xhat = (view - mean.astype(dtype).reshape(shape)) * invstd.astype(dtype).reshape(shape)
+            dbias = gm.sum(axis=axes, dtype=np.float64)
+            subscripts = "mc,mc->c" if rows else "ncm,ncm->c"
+            dweight = np.einsum(subscripts, gm, xhat, dtype=np.float64)
             if self.training:
                 gm -= (dbias / count).astype(dtype).reshape(shape)
                 gm -= xhat * (dweight / count).astype(dtype).reshape(shape)
             dx = gm * scale.astype(dtype).reshape(shape)
             # END SOLUTION
         dtype = grad.dtype
-        grads = (dx.reshape(x.shape), dweight.astype(dtype), dbias.astype(dtype))
+        grads = (from_channel_view(dx, x), dweight.astype(dtype), dbias.astype(dtype))
         return tuple(g if need else None for g, need in zip(grads, needs, strict=False))
 
 

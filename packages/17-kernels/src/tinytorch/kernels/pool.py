@@ -8,6 +8,9 @@ pass over the gradient; planes run in parallel on `num_threads` threads, each pl
 thread, so no two threads add to one pixel). The saved argmax (the kernel offset of each
 maximum, 1 byte) and every rule of the reference (ties to the first offset, NaN wins with the
 last NaN's offset, padding as -inf, ceil_mode, dilation, ``return_indices``) are the same.
+A channels-last input (N, C, H, W) (see `tinytorch.kernels.conv.channels_last`) runs twins
+that loop over pixels with the C channels innermost and keep the layout: channels-last
+output, argmax and input gradient, images in parallel.
 Without numba (or with ``use_numba(False)``) the reference's own forward and backward run.
 """
 
@@ -18,6 +21,7 @@ import math
 import numpy as np
 
 from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, prange, ran_fast
+from tinytorch.kernels.conv import as_channels_last, channels_last
 from tinytorch.spatial.ops import MaxPool2dOp
 from tinytorch.tensor.dispatch import Grads
 
@@ -89,6 +93,59 @@ def _max_pool_backward(grad, argmax, kw, sh, sw, ph, pw, dh, dw, out):  # pragma
                     out[plane, row, col] += grad[plane, p, q]
 
 
+# Channels-last twins: x (N, H, W, C); the inner loop runs over a pixel's C channels
+# (contiguous, vectorised), images in parallel.
+
+
+@jit()
+def _max_pool_forward_nhwc(
+    x, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, out, argmax
+):  # pragma: no cover - compiled
+    n, h, w, c = x.shape
+    for b in prange(n):
+        for p in range(ho):
+            for q in range(wo):
+                best = out[b, p, q]
+                where = argmax[b, p, q]
+                best[:] = -math.inf
+                first = -1
+                for i in range(kh):
+                    row = p * sh - ph + i * dh
+                    if row < 0 or row >= h:
+                        continue
+                    for j in range(kw):
+                        col = q * sw - pw + j * dw
+                        if col < 0 or col >= w:
+                            continue
+                        k = i * kw + j
+                        if first < 0:
+                            first = k
+                            where[:] = k  # all -inf so far: the first real offset
+                        pixel = x[b, row, col]
+                        for ch in range(c):
+                            value = pixel[ch]
+                            if value > best[ch] or math.isnan(value):
+                                best[ch] = value
+                                where[ch] = k
+
+
+@jit()
+def _max_pool_backward_nhwc(grad, argmax, kw, sh, sw, ph, pw, dh, dw, out):  # pragma: no cover
+    n, ho, wo, c = grad.shape
+    h, w = out.shape[1], out.shape[2]
+    for b in prange(n):
+        for p in range(ho):
+            for q in range(wo):
+                for ch in range(c):
+                    k = argmax[b, p, q, ch]
+                    i = k // kw
+                    j = k - i * kw
+                    row = p * sh - ph + i * dh
+                    col = q * sw - pw + j * dw
+                    if 0 <= row < h and 0 <= col < w:
+                        out[b, row, col, ch] += grad[b, p, q, ch]
+
+
 class MaxPool2dKernel:
     """`MaxPool2dOp` in one compiled pass forward and one backward."""
 
@@ -104,11 +161,23 @@ class MaxPool2dKernel:
         if ho < 1 or wo < 1:  # let the reference raise its error
             mark_fast(op, False)
             return op.forward(x)
-        planes = np.ascontiguousarray(x).reshape(-1, h, w)
         kh, kw = op.kernel
+        (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
+        op.input_hw = (h, w)
+        if channels_last(x) and not x.flags.c_contiguous:  # keep the layout, no transpose
+            nhwc = x.transpose(0, 2, 3, 1)
+            n, c = x.shape[:2]
+            out_nhwc = np.empty((n, ho, wo, c), dtype=x.dtype)
+            where = np.empty((n, ho, wo, c), dtype=np.min_scalar_type(kh * kw - 1))
+            _max_pool_forward_nhwc(nhwc, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, out_nhwc, where)
+            argmax = where.transpose(0, 3, 1, 2)
+            if op.return_indices:
+                op.indices = op.flat_indices(argmax)
+            op.save_for_backward(argmax)
+            return out_nhwc.transpose(0, 3, 1, 2)
+        planes = np.ascontiguousarray(x).reshape(-1, h, w)
         out = np.empty((planes.shape[0], ho, wo), dtype=x.dtype)
         argmax = np.empty((planes.shape[0], ho, wo), dtype=np.min_scalar_type(kh * kw - 1))
-        (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
         inside = (
             (ph, pw) == (0, 0)
             and (ho - 1) * sh + dh * (kh - 1) < h
@@ -120,7 +189,6 @@ class MaxPool2dKernel:
             _max_pool_forward_inside(planes, ho, wo, kh, kw, sh, sw, dh, dw, out, argmax)
         else:
             _max_pool_forward(planes, ho, wo, kh, kw, sh, sw, ph, pw, dh, dw, out, argmax)
-        op.input_hw = (h, w)
         lead = x.shape[:-2]
         argmax = argmax.reshape(*lead, ho, wo)
         if op.return_indices:
@@ -135,8 +203,16 @@ class MaxPool2dKernel:
         h, w = op.input_hw
         ho, wo = grad.shape[-2:]
         lead = grad.shape[:-2]
-        out = np.zeros((int(np.prod(lead)), h, w), dtype=grad.dtype)
         (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
+        if channels_last(argmax) and not argmax.flags.c_contiguous:  # the forward's layout
+            n, c = lead
+            out_nhwc = np.zeros((n, h, w, c), dtype=grad.dtype)
+            _max_pool_backward_nhwc(
+                as_channels_last(grad), argmax.transpose(0, 2, 3, 1),
+                op.kernel[1], sh, sw, ph, pw, dh, dw, out_nhwc,
+            )  # fmt: skip
+            return (out_nhwc.transpose(0, 3, 1, 2),)
+        out = np.zeros((int(np.prod(lead)), h, w), dtype=grad.dtype)
         _max_pool_backward(
             np.ascontiguousarray(grad).reshape(-1, ho, wo),
             argmax.reshape(-1, ho, wo),
