@@ -338,6 +338,20 @@ def test_static_quantization_fixes_the_activation_range() -> None:
         quantize_static(fused, [])
 
 
+def test_convert_fuses_the_relu_after_a_quantized_conv() -> None:
+    model = Sequential(
+        Conv2d(3, 4, 3, padding=1, rng=rng(1)), ReLU(), Conv2d(4, 2, 3, rng=rng(2)), ReLU()
+    ).eval()
+    x = Tensor(rng(3).normal(0, 1, (2, 3, 6, 6)).astype(np.float32))
+    q = quantize_static(model, [x], qconfig_spec={Conv2d})
+    assert [type(layer).__name__ for layer in q.layers] == ["QuantizedConv2d"] * 2
+    assert q.layers[0].relu and q.layers[1].relu and "relu=True" in repr(q)
+    fused = q(x).data
+    assert fused.min() == 0.0  # some outputs were negative before the ReLU
+    q.layers[1].relu = False
+    np.testing.assert_array_equal(fused, ReLU()(q(x)).data)  # the same as a separate ReLU
+
+
 def test_fuse_conv_bn_keeps_the_eval_outputs() -> None:
     model = trained_bn(small_cnn())
     fused = fuse_conv_bn(model)

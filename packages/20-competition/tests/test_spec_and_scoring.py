@@ -116,6 +116,7 @@ def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], 
     static = quantize_static(fuse_conv_bn(small_cnn().eval()), [x], qconfig_spec={Linear, Conv2d})
     _same_outputs(static, Tensor(x))
     assert static.state_dict()["0.weight"].dtype == np.int8
+    assert static.layers[0].relu and model_spec(static)["children"][0]["quant"]["relu"] is True
     _same_outputs(quantize_dynamic(small_cnn().eval(), dtype=np.int16), Tensor(x))
     _same_outputs(fuse(small_cnn().eval()), Tensor(x))
     gpt = quantize_dynamic(TinyGPT(17, 8, 2, 2, 16, rng=np.random.default_rng(0)).eval())

@@ -135,7 +135,9 @@ def _quantize(x: np.ndarray, scale: Any, zero_point: Any, quant_min: int, quant_
     # HINT: multiply by the inverse scale, add the zero point, round to the nearest integer
     # HINT: (np.round: half to even), then clip into [quant_min, quant_max] (saturate)
     # BEGIN SOLUTION
-    q = np.round(np.asarray(x, dtype=np.float32) * inverse + offset)
+    q = np.asarray(x, dtype=np.float32) * inverse
+    q += offset
+    np.round(q, out=q)
     return np.clip(q, quant_min, quant_max, out=q)
     # END SOLUTION
 
@@ -345,7 +347,8 @@ def _activation_qparams(
     else:
         scale_value, point = float(scale), int(zero_point)
     q = _quantize(x, np.float64(scale_value), np.int64(point), 0, quant_max)
-    q -= point
+    if point:
+        q -= point
     return q, scale_value, point
 
 
@@ -451,6 +454,15 @@ class _QuantizedOp(Op):
         return self.packed if self.packed is not None else self.weight_matrix(weight)
 
 
+def _rescale(acc: np.ndarray, input_scale: float, weight_scale: np.ndarray) -> np.ndarray:
+    """The integer sums ``acc`` back to floats: ``acc * (s_x * s_w)`` with one float32
+    multiplier per output channel, as fbgemm requantizes (in place when ``acc`` is float32)."""
+    factor = (input_scale * weight_scale.astype(np.float64)).astype(np.float32)
+    out = acc.astype(np.float32, copy=False)
+    out *= factor
+    return out
+
+
 class QuantizedLinearOp(_QuantizedOp):
     """``y = s_x * s_w * ((qx - zx) @ (qw - zw).T) + b``: x (*, in) float -> (*, out) float32.
 
@@ -470,8 +482,7 @@ class QuantizedLinearOp(_QuantizedOp):
         rows = x.reshape(-1, x.shape[-1])
         qx, sx = self._activations(rows)
         matrix, bound = self._matrix(weight)
-        acc = integer_matmul(qx, matrix, bound, self.accumulate)
-        out = (acc * (sx * scale.astype(np.float64))).astype(np.float32)
+        out = _rescale(integer_matmul(qx, matrix, bound, self.accumulate), sx, scale)
         if bias is not None:
             out += bias
         return out.reshape(*x.shape[:-1], weight.shape[0])
@@ -626,18 +637,20 @@ class QuantizedConv2dOp(_QuantizedOp):
     """Quantized 2-d convolution (groups 1) by im2col on the centred integer input and one
     exact integer GEMM per batch: x (N, C, H, W) float -> (N, O, Ho, Wo) float32. Padding
     pads the *centred* input with 0, i.e. with the zero point: the quantized value of 0.0.
-    Settings as `_QuantizedOp`'s, plus ``stride``, ``padding`` ((top, bottom), (left, right))
-    and ``dilation``."""
+    Settings as `_QuantizedOp`'s, plus ``stride``, ``padding`` ((top, bottom), (left, right)),
+    ``dilation`` and ``relu`` (a ReLU fused in: ``max(y, 0)`` in the same output pass, as
+    PyTorch's quantized ``ConvReLU2d``)."""
 
     def __init__(
         self,
         stride: tuple[int, int],
         padding: tuple[tuple[int, int], tuple[int, int]],
         dilation: tuple[int, int],
+        relu: bool = False,
         **settings: Any,
     ) -> None:
         super().__init__(**settings)
-        self.stride, self.padding, self.dilation = stride, padding, dilation
+        self.stride, self.padding, self.dilation, self.relu = stride, padding, dilation, relu
 
     def weight_matrix(self, weight: np.ndarray) -> tuple[np.ndarray, int]:
         centred, bound = self._centred_weight(weight)
@@ -655,11 +668,12 @@ class QuantizedConv2dOp(_QuantizedOp):
         cols = im2col(pad2d(qx, self.padding), (kh, kw), self.stride, self.dilation, 1, (ho, wo))
         matrix, bound = self._matrix(weight)
         acc = integer_matmul(matrix, cols[:, 0], bound, self.accumulate)  # (N, O, Ho*Wo)
-        rescale = sx * scale.astype(np.float64)
-        rescale = rescale.reshape(-1, 1) if scale.ndim else rescale
-        out = (acc * rescale).astype(np.float32).reshape(n, out_channels, ho, wo)
+        out = _rescale(acc, sx, scale.reshape(-1, 1) if scale.ndim else scale)
+        out = out.reshape(n, out_channels, ho, wo)
         if bias is not None:
             out += bias.reshape(1, -1, 1, 1)
+        if self.relu:
+            np.maximum(out, 0, out=out)
         return out
 
 
@@ -667,6 +681,8 @@ class QuantizedConv2d(_QuantizedModule):
     """A Conv2d with integer weights (O, C, kH, kW) ``np.int8``, float32 per-output-channel
     scales, float32 bias; groups 1. Build with `QuantizedConv2d.from_float(conv)`.
     x (N, C, H, W) -> (N, O, Ho, Wo) float32. Memory: one byte per weight."""
+
+    relu = False  # a ReLU fused in (`convert` fuses the ReLU that follows in a Sequential)
 
     def __init__(self, conv: Conv2d) -> None:
         if conv.groups != 1:
@@ -700,13 +716,15 @@ class QuantizedConv2d(_QuantizedModule):
             raise ValueError(
                 f"QuantizedConv2d: expected input (N, {self.in_channels}, H, W), got {x.shape}"
             )
-        op = QuantizedConv2dOp(self.stride, self.padding, self.dilation, **self._op_settings())
+        op = QuantizedConv2dOp(
+            self.stride, self.padding, self.dilation, self.relu, **self._op_settings()
+        )
         return self._run(op, x)
 
     def extra_repr(self) -> str:
         return (
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-            f"stride={self.stride}, {self._mode()}"
+            f"stride={self.stride}, {self._mode()}" + (", relu=True" if self.relu else "")
         )
 
 
@@ -791,7 +809,28 @@ def quantize_dynamic(
         new.training = module.training
         _set_child(target, name, new)
     _unfuse(target)
+    _fuse_relu(target)
     return target
+
+
+def _fuse_relu(model: Module) -> None:
+    """A `QuantizedConv2d` followed by a ReLU in a `Sequential` takes the ReLU in (its
+    ``relu``), and the ReLU leaves the Sequential: one pass over the output instead of two,
+    as PyTorch's quantized ``ConvReLU2d``. The outputs are the same."""
+    from tinytorch.activations import ReLU
+    from tinytorch.networks import Sequential
+
+    for module in model.modules():
+        if not isinstance(module, Sequential):
+            continue
+        kept: list[Module] = []
+        for layer in module.layers:
+            previous = kept[-1] if kept else None
+            if type(layer) is ReLU and isinstance(previous, QuantizedConv2d) and not previous.relu:
+                previous.relu = True
+                continue
+            kept.append(layer)
+        module.layers = kept
 
 
 class Observed(Module):
@@ -853,7 +892,28 @@ def convert(
         new.training = inner.training
         _set_child(target, name, new)
     _unfuse(target)
+    _fuse_relu(target)
     return target
+
+
+def _fuse_relu(model: Module) -> None:
+    """A `QuantizedConv2d` followed by a ReLU in a `Sequential` takes the ReLU in (its
+    ``relu``), and the ReLU leaves the Sequential: one pass over the output instead of two,
+    as PyTorch's quantized ``ConvReLU2d``. The outputs are the same."""
+    from tinytorch.activations import ReLU
+    from tinytorch.networks import Sequential
+
+    for module in model.modules():
+        if not isinstance(module, Sequential):
+            continue
+        kept: list[Module] = []
+        for layer in module.layers:
+            previous = kept[-1] if kept else None
+            if type(layer) is ReLU and isinstance(previous, QuantizedConv2d) and not previous.relu:
+                previous.relu = True
+                continue
+            kept.append(layer)
+        module.layers = kept
 
 
 def quantize_static(

@@ -187,12 +187,16 @@ def _describe_quantized(module: Any) -> dict[str, Any]:
         "accumulate": str(module.accumulate),
         "static": module.input_qparams is not None,
     }
+    if type(module).__name__ == "QuantizedConv2d":
+        quant["relu"] = bool(module.relu)  # a ReLU fused in (compression's `convert`)
     return {"type": type(module).__name__, "args": args, "quant": quant}
 
 
 def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
     quant = spec.get("quant")
     keys = {"dtype", "per_channel", "symmetric", "weight_range", "act_bits", "accumulate", "static"}
+    if spec["type"] == "QuantizedConv2d":
+        keys.add("relu")
     if not isinstance(quant, dict) or set(quant) != keys:
         raise SpecError(
             f"build_from_spec: {spec['type']} needs a 'quant' dict with keys {sorted(keys)}"
@@ -216,6 +220,8 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
         raise SpecError(f"build_from_spec: {spec['type']}.from_float failed: {error}") from error
     layer.weight_range = tuple(int(v) for v in quant["weight_range"])
     layer.accumulate = str(quant["accumulate"])
+    if "relu" in quant:
+        layer.relu = bool(quant["relu"])
     if quant["static"]:
         layer.set_input_qparams(
             1.0, 0
