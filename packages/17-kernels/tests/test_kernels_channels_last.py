@@ -147,7 +147,9 @@ def test_batch_norm_relu_channels_last_parallel_equals_serial() -> None:
 
 # (shape, kernel, stride, padding, dilation, ceil_mode)
 POOL_CASES = [
-    ((4, 8, 16, 16), (2, 2), (2, 2), (0, 0), (1, 1), False),  # the CNN's pool
+    ((4, 8, 16, 16), (2, 2), (2, 2), (0, 0), (1, 1), False),  # the CNN's pool: windows tile
+    ((2, 3, 5, 7), (2, 2), (2, 2), (0, 0), (1, 1), False),  # tiles, last row/column uncovered
+    ((2, 3, 6, 9), (2, 3), (2, 3), (0, 0), (1, 1), False),  # rectangular tiles
     ((2, 3, 7, 7), (3, 3), (2, 2), (1, 1), (1, 1), False),  # overlapping windows, padding
     ((2, 2, 9, 8), (3, 2), (2, 1), (1, 1), (1, 1), False),
     ((2, 2, 5, 5), (2, 2), (2, 2), (0, 0), (1, 1), True),  # ceil_mode: partial windows
@@ -236,3 +238,24 @@ def test_channels_last_flows_through_a_cnn(fused: bool, engine) -> None:
         fast.named_parameters(), reference.named_parameters(), strict=True
     ):
         assert_close(a.grad.data, b.grad.data, rtol=1e-9, atol=1e-9, msg=name)
+
+
+def test_outputs_still_held_are_not_overwritten(engine) -> None:
+    """Scratch buffers are reused between calls; what a caller still holds never is."""
+    rng = np.random.default_rng(5)
+    x1, x2 = (to_channels_last(rng.standard_normal((2, 3, 6, 6))) for _ in range(2))
+    w = rng.standard_normal((4, 3, 3, 3))
+    conv = ((1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    expected = apply(Conv2dOp(*conv), np.ascontiguousarray(x1), w).data
+    with kernels.using("fast"):
+        first = apply(Conv2dOp(*conv), x1, w).data
+        bn = kernels.BatchNormReLUOp(True, 1e-5)
+        first_bn = apply(bn, first).data
+        first_pool = apply(MaxPool2dOp((2, 2), (2, 2), (0, 0)), first_bn).data
+        kept = [first.copy(), first_bn.copy(), first_pool.copy()]
+        second = apply(Conv2dOp(*conv), x2, w).data
+        second_bn = apply(kernels.BatchNormReLUOp(True, 1e-5), second)
+        apply(MaxPool2dOp((2, 2), (2, 2), (0, 0)), second_bn)
+    assert_close(first, expected, rtol=1e-12, atol=1e-12)
+    for now, then in zip((first, first_bn, first_pool), kept, strict=True):
+        np.testing.assert_array_equal(now, then)

@@ -130,6 +130,24 @@ def _max_pool_forward_nhwc(
 
 
 @jit()
+def _max_pool_backward_tiles_nhwc(grad, argmax, kh, kw, out):  # pragma: no cover - compiled
+    """Windows that tile the input (stride = kernel, no padding, no dilation): every covered
+    pixel is written once (its gradient or 0), so ``out`` needs no zeroing first."""
+    n, ho, wo, c = grad.shape
+    for b in prange(n):
+        for p in range(ho):
+            for q in range(wo):
+                g = grad[b, p, q]
+                where = argmax[b, p, q]
+                for i in range(kh):
+                    for j in range(kw):
+                        k = i * kw + j
+                        dst = out[b, p * kh + i, q * kw + j]
+                        for ch in range(c):
+                            dst[ch] = g[ch] if where[ch] == k else 0.0
+
+
+@jit()
 def _max_pool_backward_nhwc(grad, argmax, kw, sh, sw, ph, pw, dh, dw, out):  # pragma: no cover
     n, ho, wo, c = grad.shape
     h, w = out.shape[1], out.shape[2]
@@ -206,11 +224,17 @@ class MaxPool2dKernel:
         (sh, sw), (ph, pw), (dh, dw) = op.stride, op.padding, op.dilation
         if channels_last(argmax) and not argmax.flags.c_contiguous:  # the forward's layout
             n, c = lead
-            out_nhwc = np.zeros((n, h, w, c), dtype=grad.dtype)
-            _max_pool_backward_nhwc(
-                as_channels_last(grad), argmax.transpose(0, 2, 3, 1),
-                op.kernel[1], sh, sw, ph, pw, dh, dw, out_nhwc,
-            )  # fmt: skip
+            kh, kw = op.kernel
+            out_nhwc = np.empty((n, h, w, c), dtype=grad.dtype)
+            g, where = as_channels_last(grad), argmax.transpose(0, 2, 3, 1)
+            tiles = (sh, sw) == (kh, kw) and (ph, pw) == (0, 0) and (dh, dw) == (1, 1)
+            if tiles and ho * kh <= h and wo * kw <= w:  # (ceil_mode's partial windows: no)
+                out_nhwc[:, ho * kh :] = 0  # rows and columns no window covers
+                out_nhwc[:, :, wo * kw :] = 0
+                _max_pool_backward_tiles_nhwc(g, where, kh, kw, out_nhwc)
+            else:
+                out_nhwc[...] = 0
+                _max_pool_backward_nhwc(g, where, kw, sh, sw, ph, pw, dh, dw, out_nhwc)
             return (out_nhwc.transpose(0, 3, 1, 2),)
         out = np.zeros((int(np.prod(lead)), h, w), dtype=grad.dtype)
         _max_pool_backward(
