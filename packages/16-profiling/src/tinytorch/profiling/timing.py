@@ -3,8 +3,10 @@
 `benchmark` builds on ``tinytorch.setup.measure`` (module 01's `time_function` takes each sample,
 `TimingResult` summarises them) and adds what a benchmark to compare against needs:
 
-* the garbage collector is off while a sample runs and ``gc.collect()`` runs before each one, so
-  a collection triggered by some earlier allocation never lands inside a sample;
+* the garbage collector runs once before the samples and is off while they run, so no
+  collection lands inside one. It does not run between samples: a collection walks every Python
+  object and evicts the caches, so a ~2 ms model call timed right after one took 2.42 ms
+  instead of 2.09 (milestone 05's CNN at batch 1, one thread): a cold-cache figure;
 * ``min_time``: a fast function is called ``number`` times per sample, ``number`` doubling until
   one sample takes at least ``min_time`` seconds (the clock's resolution and the loop's overhead
   become negligible);
@@ -93,7 +95,7 @@ def benchmark(
 ) -> BenchmarkResult:
     """Time ``fn(*args, **kwargs)``: ``warmup`` untimed calls, then ``repeats`` samples of
     ``number`` calls each (``number`` doubles until a sample takes ``min_time`` seconds), the
-    garbage collector off during samples and run before each."""
+    garbage collector run once before the samples and off while they run."""
     if warmup < 0 or repeats < 1 or min_time < 0:
         raise ValueError(
             f"benchmark needs warmup >= 0, repeats >= 1 and min_time >= 0; got warmup={warmup}, "
@@ -102,11 +104,11 @@ def benchmark(
     for _ in range(warmup):
         fn(*args, **kwargs)
     was_enabled = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
         number = 1
         while min_time > 0 and number < 1 << 30:
-            gc.collect()
             # the fastest of 3 short samples: a context switch must not stop the doubling early
             once = time_function(fn, *args, warmup=0, repeats=3, number=number, **kwargs)
             if once.min_s * number >= min_time:
@@ -114,7 +116,6 @@ def benchmark(
             number *= 2
         samples = []
         for _ in range(repeats):
-            gc.collect()
             sample = time_function(fn, *args, warmup=0, repeats=1, number=number, **kwargs)
             samples.append(sample.median_s)
     finally:
