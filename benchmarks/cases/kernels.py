@@ -6,7 +6,8 @@ reference; each row times the kernel's forward+backward beside PyTorch's. Shapes
 the CIFAR CNN step (milestone 05, batch 128): its second conv (32 -> 32 channels, 32x32), a
 deeper one (64 -> 64, 16x16), the first max-pool, the first BatchNorm+ReLU pair; and an
 embedding backward of 8,192 tokens into a 10,000 x 256 table; TinyGPT's LayerNorm and MLP block
-(the fused bias+GELU of set "fast+gelu", kept out of "fast" because it measured slower). Then
+(the fused bias+GELU of set "fast+gelu", kept out of "fast" because it measured slower) and
+causal self-attention (the fused softmax). Then
 the lessons: the tiled matmul's time against the tile size (and BLAS), and a Python-loop ReLU
 against one NumPy call.
 """
@@ -20,6 +21,7 @@ import numpy as np
 from cases.kernels_on import interleaved, kernels_module
 from harness import Bench, Report, TextTable
 from tinytorch.activations.ops import ReLUOp
+from tinytorch.attention.ops import PackedSelfAttentionOp
 from tinytorch.embeddings.ops import EmbeddingOp
 from tinytorch.kernels import (
     FAST,
@@ -198,6 +200,36 @@ def mlp_case(rng: Any) -> dict[str, Any]:
     }
 
 
+def attention_case(rng: Any) -> dict[str, Any]:
+    """TinyGPT's causal self-attention: 32 sequences of 64 tokens, 4 heads of 32, from a fused
+    QKV projection (``PackedSelfAttentionOp``); the kernel fuses the softmax's passes."""
+    batch, tokens, embed, heads = 32, 64, 128, 4
+    qkv = rng.standard_normal((batch, tokens, 3 * embed), dtype=np.float32)
+    g = rng.standard_normal((batch, tokens, embed), dtype=np.float32)
+    kernel = FAST[PackedSelfAttentionOp]
+
+    def torch_attention(torch: Any) -> Any:
+        qkv_t, gt = torch.from_numpy(qkv).requires_grad_(), torch.from_numpy(g)
+        functional = torch.nn.functional
+
+        def step() -> None:
+            parts = qkv_t.view(batch, tokens, 3, heads, embed // heads).permute(2, 0, 3, 1, 4)
+            out = functional.scaled_dot_product_attention(*parts, is_causal=True)
+            out.transpose(1, 2).reshape(batch, tokens, embed).backward(gt)
+
+        return step
+
+    return {
+        "label": "causal self-attention softmax, 32 x 64 tokens, 4 heads",
+        "make": lambda: PackedSelfAttentionOp(heads, is_causal=True),
+        "ref_fwd": lambda op: op.forward(qkv),
+        "fast_fwd": lambda op: kernel.forward(op, qkv),
+        "ref_bwd": lambda op: op.backward(g, (True,)),
+        "fast_bwd": lambda op: kernel.backward(op, g, (True,)),
+        "torch": torch_attention,
+    }
+
+
 def measure(case: dict[str, Any], rounds: int) -> dict[str, float]:
     """Interleaved medians of the reference and kernel forward, then backward."""
     make_fast = case.get("make_fast", case["make"])
@@ -234,6 +266,7 @@ def run(bench: Bench) -> Report:
         embedding_case(rng, 1024 if bench.quick else 8192),
         layer_norm_case(rng),
         mlp_case(rng),
+        attention_case(rng),
     ]
     rows, results, table_rows = [], {}, []
     for case in cases:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinytorch.kernels import conv, embedding, mlp, norm, pool
+from tinytorch.kernels import attention, conv, embedding, mlp, norm, pool
 from tinytorch.kernels.__about__ import __version__
 from tinytorch.kernels.backend import (
     HAVE_NUMBA,
@@ -58,6 +58,7 @@ FAST: dict[Any, Any] = {
     **pool.KERNELS,
     **norm.KERNELS,
     **embedding.KERNELS,
+    **attention.KERNELS,
 }
 register_set("fast", FAST)
 # The fused bias+GELU loses to NumPy where numba cannot vectorise erf/exp (no Intel SVML): it
@@ -97,6 +98,19 @@ def warm_up() -> None:
         embedding._scatter_rows(
             np.zeros(1, np.int64), np.ones((1, 2), dtype), np.zeros((1, 2), dtype)
         )
+        scores = np.ones((1, 2, 2), dtype)
+        for causal in (False, True):
+            attention._shift_rows(scores, 1.0, causal)
+        attention._normalize_rows(np.ones((1, 2, 2), dtype))
+        attention._softmax_vjp_rows(np.ones((1, 2, 2), dtype), np.ones((1, 2, 2), dtype))
+        cl = np.ones((2, 2, 2, 2), dtype).transpose(0, 3, 1, 2)  # channels-last kernels
+        with using("fast"):
+            op = MaxPool2dOp((2, 2), (2, 2), (0, 0))
+            apply(op, cl)
+            op._kernel.backward(op, cl[:, :, :1, :1], (True,))  # type: ignore[union-attr]
+        bn = BatchNormReLUOp(True, 1e-5)
+        bn.forward(cl, np.ones(2, dtype=dtype), np.zeros(2, dtype=dtype))
+        bn.backward(cl, (True, True, True))
 
 
 def optimize(model: Any = None) -> Any:
