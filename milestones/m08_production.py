@@ -11,7 +11,8 @@ size events, which share its task and rules):
    take the time (printed), which is why the next steps target convolutions;
 3. ``+ kernels``: module 17's fast set, BatchNorm+ReLU fused;
 4. ``+ pruning``: module 18's structured pruning of ``AMOUNT`` of every conv's filters (the
-   layers rebuilt smaller), BatchNorm statistics refreshed, then a short fine-tune;
+   layers rebuilt smaller), BatchNorm statistics refreshed, then a short fine-tune distilled
+   from the unpruned model (the teacher);
 5. ``+ int8``: BatchNorm folded into the convolutions and every Conv2d/Linear quantized to INT8
    with activation scales calibrated on training batches (module 18's ``quantize_static``).
 
@@ -69,6 +70,7 @@ from milestone_kit import (
 from tinytorch.autograd import no_grad
 from tinytorch.competition import EVENTS, Event, Leaderboard, pack, render_table, run
 from tinytorch.compression import (
+    DistillationTrainer,
     fuse_conv_bn,
     prune_channels,
     quantize_dynamic,
@@ -96,7 +98,6 @@ from tinytorch.profiling import Profiler
 from tinytorch.setup import data_dir
 from tinytorch.spatial import Conv2d
 from tinytorch.tensor import Tensor
-from tinytorch.training import CrossEntropyLoss, Trainer
 from vision_kit import WEIGHTS, synthetic
 
 AMOUNT = 0.4  # the fraction of every conv's filters pruned (conv FLOPs fall by about 64%)
@@ -162,16 +163,20 @@ def submit(
     return row["metrics"]
 
 
-def finetune(model: Module, train_x: np.ndarray, train_y: np.ndarray, epochs: int) -> None:
-    """Milestone 05's recipe, shortened: SGD Nesterov, one-cycle to 0.05, its augmentation."""
+def finetune(
+    model: Module, teacher: Module, train_x: np.ndarray, train_y: np.ndarray, epochs: int
+) -> None:
+    """Milestone 05's recipe, shortened (SGD Nesterov, one-cycle to 0.05, its augmentation),
+    with the unpruned float model as the teacher (module 18's `DistillationTrainer`, Hinton's
+    loss at its defaults T=4, alpha=0.9), as pruning recipes recover accuracy."""
     normalize = Normalize(CIFAR10_MEAN, CIFAR10_STD)
     augment = Compose([RandomCrop(32, padding=4, rng=1), RandomHorizontalFlip(rng=2), normalize])
     images = m05_cifar_cnn.prepare(train_x)
     train = DataLoader(TensorDataset(images, train_y), 128, shuffle=True, seed=0, transform=augment)
     optimizer = SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=5e-4)
     schedule = OneCycleLR(optimizer, max_lr=0.05, total_steps=epochs * len(train))
-    loss = CrossEntropyLoss(label_smoothing=0.1)
-    Trainer(model, optimizer, loss, scheduler=schedule, progress=False).fit(train, epochs)
+    trainer = DistillationTrainer(model, teacher, optimizer, scheduler=schedule, progress=False)
+    trainer.fit(train, epochs)
     model.eval()
 
 
@@ -218,7 +223,7 @@ def cnn_track(quick: bool, scratch: Path, board: Path) -> tuple[dict[str, Any], 
         clock = time.perf_counter()
         pruned, _ = prune_channels(float_model(), AMOUNT)
         recalibrate_batchnorm(pruned, calibration)
-        finetune(pruned, train_x, train_y, 1 if quick else FINETUNE_EPOCHS)
+        finetune(pruned, float_model(), train_x, train_y, 1 if quick else FINETUNE_EPOCHS)
         stages["+ pruning"] = submit(
             fuse(copy.deepcopy(pruned)), scratch, "+ pruning", board, quick, kernels="fast"
         )

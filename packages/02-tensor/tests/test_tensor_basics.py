@@ -58,6 +58,14 @@ def test_a_float32_array_is_wrapped_without_a_copy_and_float64_is_converted():
     assert Tensor(Tensor(a)).data is a
 
 
+def test_numpy_of_a_tensor_that_requires_grad_fails_as_in_pytorch() -> None:
+    a = np.ones((2, 3), dtype=np.float32)
+    x = Tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"x\.detach\(\)\.numpy\(\)"):
+        x.numpy()
+    assert x.detach().numpy() is a and x.numpy(force=True) is a
+
+
 def test_non_numeric_data_is_refused():
     with pytest.raises(TypeError, match="Tensor: cannot hold data of dtype"):
         Tensor(["a", "b"])

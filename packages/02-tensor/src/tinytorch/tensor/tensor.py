@@ -136,8 +136,16 @@ class Tensor:
         """True for tensors not produced by a recorded op (inputs and parameters)."""
         return self._node is None
 
-    def numpy(self) -> np.ndarray:
-        """The underlying ndarray (shared, not copied)."""
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying ndarray (shared, not copied). As PyTorch, refused for a tensor that
+        requires grad (the array would escape autograd): use ``x.detach().numpy()``, or
+        ``force=True`` (PyTorch's flag; here it is the same shared array)."""
+        if self.requires_grad and not force:
+            raise RuntimeError(
+                f"numpy: this tensor of shape {self.shape} requires grad, and PyTorch refuses "
+                f"numpy() on it (a write into the array would escape autograd); call "
+                f"x.detach().numpy(), or x.numpy(force=True)"
+            )
         return self.data
 
     def item(self) -> Any:
