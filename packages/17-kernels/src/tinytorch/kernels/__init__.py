@@ -1,7 +1,7 @@
 """TinyTorch module 17: kernels -- faster implementations plugged in at the dispatch point.
 
     import tinytorch.kernels as kernels
-    kernels.use("fast")              # conv, max-pool and embedding kernels, process-wide
+    kernels.use("fast")              # conv, max-pool, LayerNorm, embedding, attention softmax
     model = kernels.fuse(model)      # BatchNorm2d + ReLU pairs -> one fused layer
     with kernels.using("reference"): # the reference Ops again, inside the block
         ...
