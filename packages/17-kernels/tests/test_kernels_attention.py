@@ -12,9 +12,10 @@ from tinytorch.attention.ops import (
     MultiHeadAttentionOp,
     PackedSelfAttentionOp,
     ScaledDotProductAttentionOp,
+    attention_probs,
     causal_mask,
 )
-from tinytorch.kernels.attention import softmax_probs
+from tinytorch.kernels.attention import fast_probs, softmax_probs
 from tinytorch.setup.testing import assert_close
 from tinytorch.tensor import Tensor, vjp
 from tinytorch.tensor import apply as _apply
@@ -110,8 +111,9 @@ def test_a_mask_runs_the_reference_softmax() -> None:
     grad = rng.standard_normal((2, 5, 4))
     for mask in (causal_mask(5), rng.standard_normal((5, 5))):
         results = both(ScaledDotProductAttentionOp, (q, k, v, mask), grad, (True,) * 4)
-        assert not results[1][2]._kernel_fast
         check(results, np.float64)
+        reference = attention_probs(q, k, 0.5, mask)
+        np.testing.assert_array_equal(fast_probs(q, k, 0.5, mask), reference)  # its own code
 
 
 def test_softmax_probs_rows_sum_to_one_and_respect_causality() -> None:
@@ -130,3 +132,19 @@ def test_softmax_probs_rows_sum_to_one_and_respect_causality() -> None:
 
 if not kernels.HAVE_NUMBA:
     del test_softmax_probs_rows_sum_to_one_and_respect_causality
+
+
+def test_the_kernel_leaves_no_reference_cycle() -> None:
+    """The Op gets plain functions, not methods bound to itself: it is freed as soon as the
+    last reference goes (with what it saved), without waiting for the cycle collector."""
+    import weakref
+
+    rng = np.random.default_rng(5)
+    q, k, v = (Tensor(rng.standard_normal((2, 5, 4))) for _ in range(3))
+    op = ScaledDotProductAttentionOp(is_causal=True)
+    with kernels.using("fast"):
+        _apply(op, q, k, v)
+    assert op.probs_fn is fast_probs or not kernels.numba_enabled()
+    gone = weakref.ref(op)
+    del op
+    assert gone() is None

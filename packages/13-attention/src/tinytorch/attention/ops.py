@@ -40,6 +40,7 @@ position (inference only: it has no backward).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -184,7 +185,15 @@ def _check_float(function: str, *arrays: np.ndarray) -> None:
 
 
 class _Attention(Op):
-    """What the attention Ops share: options, dropout, and P after the forward."""
+    """What the attention Ops share: options, dropout, and P after the forward.
+
+    ``probs_fn`` and ``grads_fn`` are the two heavy steps, `attention_probs` and
+    `attention_grads`, held as plain functions so that module 17's kernel can give one Op
+    instance faster ones with the same signature (an instance attribute, no bound method).
+    """
+
+    probs_fn: Callable[..., np.ndarray] = staticmethod(attention_probs)
+    grads_fn: Callable[..., tuple[np.ndarray | None, ...]] = staticmethod(attention_grads)
 
     def __init__(
         self,
@@ -219,7 +228,7 @@ class _Attention(Op):
         if k.shape[-2] == 0:  # no keys at all: every row is fully masked
             probs = np.zeros(scores_shape, dtype=q.dtype)
         else:
-            probs = attention_probs(q, k, scale, mask, self.is_causal)
+            probs = self.probs_fn(q, k, scale, mask, self.is_causal)
         keep_scale = None
         weights = probs
         if self.dropout_p > 0.0:
@@ -239,9 +248,7 @@ class _Attention(Op):
     def _grads(self, grad: np.ndarray, needs: tuple[bool, ...]) -> tuple[np.ndarray | None, ...]:
         q, k, v, probs, keep_scale = self.saved[:5]
         weights = probs if keep_scale is None else probs * keep_scale
-        return attention_grads(
-            grad, q, k, v, probs, weights, keep_scale, self.scale_used, needs[:3]
-        )
+        return self.grads_fn(grad, q, k, v, probs, weights, keep_scale, self.scale_used, needs[:3])
 
 
 class ScaledDotProductAttentionOp(_Attention):

@@ -20,16 +20,16 @@ matmuls (q k^T, P v and the three gradients) are BLAS's, as in the reference.
 
 It replaces the reference's softmax inside `ScaledDotProductAttentionOp`,
 `MultiHeadAttentionOp` and `PackedSelfAttentionOp` (heads split, rotary embeddings, dropout,
-saved arrays and gradients all the reference's own) when no ``attn_mask`` is given (causal or
-full attention, the GPT case); with a mask, or without numba, the reference runs. Rows run in
+saved arrays and gradients all the reference's own) through the Ops' override point
+(``probs_fn``, ``grads_fn``) when no ``attn_mask`` is given (causal or full attention, the GPT
+case); with a mask the reference's softmax runs (the VJP is the same formula for any P), and
+without numba the reference Op. Rows run in
 parallel on `num_threads` threads. Results equal the reference's to float round-off (the
 scale is applied after the max-shift: (s - m) * scale instead of s * scale - m * scale).
 """
 
 from __future__ import annotations
 
-import math
-import types
 from typing import Any
 
 import numpy as np
@@ -39,9 +39,9 @@ from tinytorch.attention.ops import (
     PackedSelfAttentionOp,
     ScaledDotProductAttentionOp,
     _Attention,
-    dropout_keep,
+    attention_probs,
 )
-from tinytorch.kernels.backend import jit, mark_fast, numba_enabled, prange, ran_fast
+from tinytorch.kernels.backend import jit, numba_enabled, prange
 from tinytorch.tensor.dispatch import Grads
 
 
@@ -104,34 +104,33 @@ def softmax_probs(q: np.ndarray, k: np.ndarray, scale: float, is_causal: bool) -
     return scores
 
 
-def _attend(
-    op: _Attention, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
-    """`_Attention._attend` with `softmax_probs` for the scores when there is no mask."""
-    if mask is not None or k.shape[-2] == 0 or q.dtype != k.dtype:
-        mark_fast(op, False)
-        return _Attention._attend(op, q, k, v, mask)
-    mark_fast(op, True)
-    scale = op.scale if op.scale is not None else 1.0 / math.sqrt(q.shape[-1])
-    probs = softmax_probs(q, k, scale, op.is_causal)
-    keep_scale = None
-    weights = probs
-    if op.dropout_p > 0.0:
-        assert op.rng is not None
-        keep_scale = dropout_keep(probs.shape, op.dropout_p, op.rng, probs.dtype)
-        weights = probs * keep_scale
-    return np.matmul(weights, v), probs, keep_scale, scale
+def fast_probs(
+    q: np.ndarray,
+    k: np.ndarray,
+    scale: float,
+    mask: np.ndarray | None = None,
+    is_causal: bool = False,
+) -> np.ndarray:
+    """`attention_probs` (same signature): `softmax_probs` when there is no mask, else the
+    reference."""
+    if mask is not None or q.dtype != k.dtype:
+        return attention_probs(q, k, scale, mask, is_causal)
+    return softmax_probs(q, k, scale, is_causal)
 
 
-def _grads(
-    op: _Attention, grad: np.ndarray, needs: tuple[bool, ...]
+def fast_grads(
+    grad: np.ndarray,
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    probs: np.ndarray,
+    weights: np.ndarray,
+    keep_scale: np.ndarray | None,
+    scale: float,
+    needs: tuple[bool, ...] = (True, True, True),
 ) -> tuple[np.ndarray | None, ...]:
-    """`_Attention._grads` (`attention_grads`) with the softmax's VJP in one compiled pass."""
-    if not ran_fast(op):
-        return _Attention._grads(op, grad, needs)
-    q, k, v, probs, keep_scale = op.saved[:5]
-    weights = probs if keep_scale is None else probs * keep_scale
-    scale = op.scale_used
+    """`attention_grads` (same signature) with the softmax's VJP in one compiled pass per row
+    (it holds for any P, masked or not)."""
     dq = dk = dv = None
     if needs[2]:
         dv = np.matmul(weights.swapaxes(-1, -2), grad)
@@ -155,19 +154,17 @@ class AttentionSoftmaxKernel:
     """The attention Ops with `softmax_probs` and the one-pass softmax VJP inside.
 
     The Op's own forward and backward run (head splitting, rotary embeddings, dropout, shapes,
-    gradients summed over broadcast dims): the kernel gives this Op instance the fused
-    ``_attend`` / ``_grads`` (instance attributes, nothing else changes). With an
-    ``attn_mask``, or without numba, the reference's softmax runs.
+    gradients summed over broadcast dims): the kernel sets this Op instance's two heavy steps,
+    ``probs_fn`` and ``grads_fn`` (module 13's override point), to `fast_probs` and
+    `fast_grads`. With an ``attn_mask`` the reference's softmax runs (and the compiled VJP);
+    without numba, the reference Op.
     """
 
     description = "attention softmax: scale+causal mask+max-shift and softmax VJP fused (numba)"
 
     def forward(self, op: _Attention, *arrays: np.ndarray) -> np.ndarray:
-        if not numba_enabled():
-            mark_fast(op, False)
-            return op.forward(*arrays)
-        op._attend = types.MethodType(_attend, op)  # type: ignore[method-assign]
-        op._grads = types.MethodType(_grads, op)  # type: ignore[method-assign]
+        if numba_enabled():
+            op.probs_fn, op.grads_fn = fast_probs, fast_grads
         return op.forward(*arrays)
 
     def backward(self, op: _Attention, grad: np.ndarray, needs: tuple[bool, ...]) -> Grads:
