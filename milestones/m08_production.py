@@ -13,8 +13,12 @@ size events, which share its task and rules):
 4. ``+ pruning``: module 18's structured pruning of ``AMOUNT`` of every conv's filters (the
    layers rebuilt smaller), BatchNorm statistics refreshed, then a short fine-tune distilled
    from the unpruned model (the teacher);
-5. ``+ int8``: BatchNorm folded into the convolutions and every Conv2d/Linear quantized to INT8
-   with activation scales calibrated on training batches (module 18's ``quantize_static``).
+5. ``+ int8 (W8A8)``: BatchNorm folded into the convolutions and every Conv2d/Linear quantized
+   to INT8 with activation scales calibrated on training batches (module 18's
+   ``quantize_static``): integer weights and integer activations;
+6. ``+ int8 weights (W8A32)``: the same INT8 file, but activations stay float (module 18's
+   ``quantize_weight_only``): NumPy has no int8 GEMM, so quantizing activations only adds
+   passes; this is the step the targets are checked on (size, speed, accuracy).
 
 TinyGPT (event ``tinygpt-throughput``): ``baseline`` (full forward per token), ``+ kv-cache``
 (module 19: one token per step through the model's own forward), ``+ int8`` (Linear layers
@@ -75,6 +79,7 @@ from tinytorch.compression import (
     prune_channels,
     quantize_dynamic,
     quantize_static,
+    quantize_weight_only,
     recalibrate_batchnorm,
 )
 from tinytorch.dataloader import (
@@ -104,6 +109,7 @@ AMOUNT = 0.4  # the fraction of every conv's filters pruned (conv FLOPs fall by 
 FINETUNE_EPOCHS = 6
 CNN_EVENT, CNN_SIBLINGS = "cifar10-allround", ("cifar10-latency", "cifar10-size")
 GPT_EVENT = "tinygpt-throughput"
+FINAL_CNN = "+ int8 weights (W8A32)"  # the step the CNN targets are checked on
 TARGETS = {"smaller": 4.0, "faster": 2.0, "accuracy_points": 1.0, "tokens": 10.0, "loss": 0.03}
 
 
@@ -232,8 +238,14 @@ def cnn_track(quick: bool, scratch: Path, board: Path) -> tuple[dict[str, Any], 
         quantized = quantize_static(
             fuse_conv_bn(pruned.eval()), calibration, qconfig_spec={Linear, Conv2d}
         )
-        stages["+ int8"] = submit(quantized, scratch, "+ int8", board, quick, kernels="fast")
-        stages["+ int8"]["wall_s"] = time.perf_counter() - clock
+        stages["+ int8 (W8A8)"] = submit(
+            quantized, scratch, "+ int8 (W8A8)", board, quick, kernels="fast"
+        )
+        stages["+ int8 (W8A8)"]["wall_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        weights_only = quantize_weight_only(fuse_conv_bn(pruned.eval()))
+        stages[FINAL_CNN] = submit(weights_only, scratch, FINAL_CNN, board, quick, kernels="fast")
+        stages[FINAL_CNN]["wall_s"] = time.perf_counter() - clock
     return stages, source, profile
 
 
@@ -286,15 +298,15 @@ def assess(cnn: dict[str, Any], gpt: dict[str, Any], quick: bool) -> dict[str, b
     """Each target, met or not (quick mode: the INT8 file's size, which data cannot change)."""
     latency = "latency_1t_ms"
     checks = {
-        f"CIFAR CNN >= {TARGETS['smaller']:g}x smaller": _ratio(cnn, "size_bytes", "+ int8", True)
+        f"CIFAR CNN >= {TARGETS['smaller']:g}x smaller": _ratio(cnn, "size_bytes", FINAL_CNN, True)
         >= TARGETS["smaller"],
     }
     if quick:
         return checks
     checks[f"CIFAR CNN >= {TARGETS['faster']:g}x faster at batch 1"] = (
-        _ratio(cnn, latency, "+ int8", True) >= TARGETS["faster"]
+        _ratio(cnn, latency, FINAL_CNN, True) >= TARGETS["faster"]
     )
-    drop = 100 * (cnn["baseline"]["accuracy"] - cnn["+ int8"]["accuracy"])
+    drop = 100 * (cnn["baseline"]["accuracy"] - cnn[FINAL_CNN]["accuracy"])
     checks[f"CIFAR CNN accuracy within {TARGETS['accuracy_points']:g} point"] = (
         drop <= TARGETS["accuracy_points"]
     )
@@ -366,9 +378,9 @@ def main(quick: bool = True, board_path: Path | None = None) -> dict[str, Any]:
     if quick and not stand_in:
         word = "quick run (1 fine-tune epoch on 1,024 images; targets need --full): "
     headline = word + (
-        f"CNN {_ratio(cnn, 'size_bytes', '+ int8', True):.1f}x smaller, "
-        f"{_ratio(cnn, latency, '+ int8', True):.1f}x faster, "
-        f"accuracy {cnn['baseline']['accuracy']:.1%} -> {cnn['+ int8']['accuracy']:.1%}; "
+        f"CNN {_ratio(cnn, 'size_bytes', FINAL_CNN, True):.1f}x smaller, "
+        f"{_ratio(cnn, latency, FINAL_CNN, True):.1f}x faster, "
+        f"accuracy {cnn['baseline']['accuracy']:.1%} -> {cnn[FINAL_CNN]['accuracy']:.1%}; "
         f"TinyGPT {_ratio(gpt, 'tokens_per_s', '+ int8'):.1f}x tokens/s at batch "
         f"{gpt['baseline']['batch']} ({_ratio(gpt, 'tokens_per_s_batch1', '+ int8'):.1f}x at "
         f"batch 1), val loss "

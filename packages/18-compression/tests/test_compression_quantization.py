@@ -25,6 +25,7 @@ from tinytorch.compression import (
     quantize_per_channel,
     quantize_per_tensor,
     quantize_static,
+    quantize_weight_only,
     state_bytes,
 )
 from tinytorch.layers import Linear
@@ -350,6 +351,28 @@ def test_convert_fuses_the_relu_after_a_quantized_conv() -> None:
     assert fused.min() == 0.0  # some outputs were negative before the ReLU
     q.layers[1].relu = False
     np.testing.assert_array_equal(fused, ReLU()(q(x)).data)  # the same as a separate ReLU
+
+
+def test_weight_only_runs_the_float_ops_on_the_dequantized_weights(tmp_path: Path) -> None:
+    model = Sequential(
+        Conv2d(3, 4, 3, padding=1, rng=rng(1)), ReLU(), GlobalAvgPool2d(), Linear(4, 5, rng=rng(2))
+    ).eval()
+    q = quantize_weight_only(model)
+    conv, linear = q.layers[0], q.layers[3]
+    assert isinstance(conv, QuantizedConv2d) and isinstance(linear, QuantizedLinear)
+    assert conv.weight.dtype == np.int8 and "weight_only" in repr(q) and len(q.layers) == 4
+    x = Tensor(rng(3).normal(0, 1, (2, 3, 6, 6)).astype(np.float32))
+    twin = Sequential(Conv2d(3, 4, 3, padding=1), ReLU(), GlobalAvgPool2d(), Linear(4, 5)).eval()
+    twin.layers[0].weight.data[...] = conv.dequantized_weight()
+    twin.layers[0].bias.data[...] = conv.bias.data
+    twin.layers[3].weight.data[...] = linear.dequantized_weight()
+    twin.layers[3].bias.data[...] = linear.bias.data
+    np.testing.assert_array_equal(q(x).data, twin(x).data)  # the float Ops, no activation step
+    assert_close(q(x).data, model(x).data, rtol=0.05, atol=0.02)
+    save(q, tmp_path / "w8.npz")
+    assert read_state(tmp_path / "w8.npz")["0.weight"].dtype == np.int8
+    with pytest.raises(ValueError, match="quantize_weight_only: dtype"):
+        quantize_weight_only(model, dtype=np.float16)
 
 
 def test_fuse_conv_bn_keeps_the_eval_outputs() -> None:

@@ -107,7 +107,12 @@ def test_pareto_front_checks_the_number_of_objectives() -> None:
 
 
 def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], Module]) -> None:
-    from tinytorch.compression import fuse_conv_bn, quantize_dynamic, quantize_static
+    from tinytorch.compression import (
+        fuse_conv_bn,
+        quantize_dynamic,
+        quantize_static,
+        quantize_weight_only,
+    )
     from tinytorch.kernels import fuse
     from tinytorch.layers import Linear
     from tinytorch.spatial import Conv2d
@@ -118,6 +123,9 @@ def test_quantized_and_fused_models_are_rebuilt_exactly(small_cnn: Callable[[], 
     assert static.state_dict()["0.weight"].dtype == np.int8
     assert static.layers[0].relu and model_spec(static)["children"][0]["quant"]["relu"] is True
     _same_outputs(quantize_dynamic(small_cnn().eval(), dtype=np.int16), Tensor(x))
+    weight_only = quantize_weight_only(fuse_conv_bn(small_cnn().eval()))
+    assert model_spec(weight_only)["children"][0]["quant"]["act_bits"] is None
+    _same_outputs(weight_only, Tensor(x))
     _same_outputs(fuse(small_cnn().eval()), Tensor(x))
     gpt = quantize_dynamic(TinyGPT(17, 8, 2, 2, 16, rng=np.random.default_rng(0)).eval())
     assert set(model_spec(gpt)["replaced"]) >= {"h.0.mlp.c_fc", "h.1.attn.c_attn", "lm_head"}

@@ -65,6 +65,7 @@ from tinytorch.compression.quantization import (
     quantize_per_channel,
     quantize_per_tensor,
     quantize_static,
+    quantize_weight_only,
 )
 
 __all__ = [
@@ -108,6 +109,7 @@ __all__ = [
     "quantize_per_channel",
     "quantize_per_tensor",
     "quantize_static",
+    "quantize_weight_only",
     "recalibrate_batchnorm",
     "remove",
     "shrink",

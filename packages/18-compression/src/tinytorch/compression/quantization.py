@@ -43,8 +43,9 @@ import numpy as np
 
 from tinytorch.autograd import no_grad
 from tinytorch.layers import Linear, Module
+from tinytorch.layers.linear import LinearOp
 from tinytorch.spatial import BatchNorm2d, Conv2d
-from tinytorch.spatial.ops import im2col, output_size, pad2d
+from tinytorch.spatial.ops import Conv2dOp, im2col, output_size, pad2d
 from tinytorch.tensor import Op, Tensor, apply
 from tinytorch.tensor.dispatch import Grads
 
@@ -65,6 +66,7 @@ __all__ = [
     "quantize_per_channel",
     "quantize_per_tensor",
     "quantize_static",
+    "quantize_weight_only",
 ]
 
 FLOAT32_EXACT = 2**24  # every integer of smaller magnitude is a float32
@@ -510,7 +512,7 @@ class _QuantizedModule(Module):
     bias: Tensor | None = None
     input_qparams: Tensor | None = None
     weight_range: tuple[int, int] = (-128, 127)
-    act_bits: int = 8
+    act_bits: int | None = 8  # None: weight-only (float activations, `quantize_weight_only`)
     accumulate: str = "auto"
 
     def _set_weight(
@@ -553,6 +555,24 @@ class _QuantizedModule(Module):
             op, x, self.weight, self.scale, *([self.bias] if self.bias is not None else [])
         )
 
+    def _run_float(self, op: Op, x: Tensor) -> Tensor:
+        """Weight-only: the float layer's Op (``LinearOp``, ``Conv2dOp``, so module 17's
+        kernels apply) on ``x`` and the dequantized weight, computed once and kept."""
+        weight = Tensor._wrap(self._cached(self.dequantized_weight))
+        return apply(op, x, weight, *([self.bias] if self.bias is not None else []))
+
+    def _cached(self, build: Callable[[], Any]) -> Any:
+        """``build()`` once, kept until the weight, its scale or its zero point is written
+        (their version counters change: the tensors' in-place ops and ``load_state_dict``
+        bump them) or ``act_bits`` changes."""
+        tensors = [t for t in (self.weight, self.scale, self.zero_point) if t is not None]
+        key = (self.act_bits, *[(id(t.data), t._version) for t in tensors])
+        cached = getattr(self, "_packing", None)
+        if cached is None or cached[0] != key:
+            # the arrays are kept with the key, so that their ids cannot be reused meanwhile
+            self._packing = (key, build(), [t.data for t in tensors])
+        return self._packing[1]
+
     def _packed(self, op: _QuantizedOp) -> tuple[np.ndarray, int] | None:
         """``op.weight_matrix`` computed once and kept, as PyTorch prepacks its quantized
         weights (``quantized::linear_prepack``): the centred integers in the GEMM's layout and
@@ -562,16 +582,14 @@ class _QuantizedModule(Module):
         in-place ops and ``load_state_dict`` bump them). None for ``accumulate="int32"``."""
         if self.accumulate != "auto":
             return None
-        tensors = [t for t in (self.weight, self.zero_point) if t is not None]
-        key = (self.act_bits, *[(id(t.data), t._version) for t in tensors])
-        cached = getattr(self, "_packing", None)
-        if cached is None or cached[0] != key:
+
+        def pack() -> tuple[np.ndarray, int]:
             matrix, bound = op.weight_matrix(self.weight.data)
             dtype = np.float32 if bound < FLOAT32_EXACT else np.float64
-            packed = (np.ascontiguousarray(matrix, dtype=dtype), bound)
-            # the arrays are kept with the key, so that their ids cannot be reused meanwhile
-            self._packing = (key, packed, [t.data for t in tensors])
-        return self._packing[1]
+            return np.ascontiguousarray(matrix, dtype=dtype), bound
+
+        packed: tuple[np.ndarray, int] = self._cached(pack)
+        return packed
 
     def dequantized_weight(self) -> np.ndarray:
         """The float32 weight these integers stand for (for error measurements)."""
@@ -586,6 +604,8 @@ class _QuantizedModule(Module):
     def _mode(self) -> str:
         kind = "per_channel" if self.scale.ndim else "per_tensor"
         kind += "_affine" if self.zero_point is not None else "_symmetric"
+        if self.act_bits is None:
+            return f"dtype={self.weight.dtype}, qscheme={kind}, weight_only"
         static = "static" if self.input_qparams is not None else "dynamic"
         return f"dtype={self.weight.dtype}, qscheme={kind}, {static}"
 
@@ -612,7 +632,7 @@ class QuantizedLinear(_QuantizedModule):
         per_channel: bool = True,
         symmetric: bool = True,
         bits: int | None = None,
-        act_bits: int = 8,
+        act_bits: int | None = 8,
     ) -> QuantizedLinear:
         """Quantize a float `Linear` (``bits`` narrows the range stored in ``dtype``)."""
         layer = cls.__new__(cls)
@@ -627,6 +647,8 @@ class QuantizedLinear(_QuantizedModule):
             raise ValueError(
                 f"QuantizedLinear: expected input (*, {self.in_features}), got shape {x.shape}"
             )
+        if self.act_bits is None:
+            return self._run_float(LinearOp(), x)
         return self._run(QuantizedLinearOp(**self._op_settings()), x)
 
     def extra_repr(self) -> str:
@@ -703,7 +725,7 @@ class QuantizedConv2d(_QuantizedModule):
         per_channel: bool = True,
         symmetric: bool = True,
         bits: int | None = None,
-        act_bits: int = 8,
+        act_bits: int | None = 8,
     ) -> QuantizedConv2d:
         layer = cls(conv)
         layer.act_bits = act_bits
@@ -716,6 +738,8 @@ class QuantizedConv2d(_QuantizedModule):
             raise ValueError(
                 f"QuantizedConv2d: expected input (N, {self.in_channels}, H, W), got {x.shape}"
             )
+        if self.act_bits is None:
+            return self._run_float(Conv2dOp(self.stride, self.padding, self.dilation, 1), x)
         op = QuantizedConv2dOp(
             self.stride, self.padding, self.dilation, self.relu, **self._op_settings()
         )
@@ -787,50 +811,12 @@ def quantize_dynamic(
     same storage, for the bit-width lesson). Embeddings, norms and anything else stay float.
     """
     types = tuple(qconfig_spec) if qconfig_spec is not None else (Linear,)
-    unknown = [t for t in types if t not in (Linear, Conv2d)]
-    if unknown:
-        raise ValueError(f"quantize_dynamic: can quantize Linear and Conv2d layers, got {unknown}")
-    try:
-        kind: np.dtype[Any] | None = np.dtype(dtype)
-    except TypeError:  # a name NumPy does not know, e.g. PyTorch's "qint8"
-        kind = None
-    if kind not in (np.dtype(np.int8), np.dtype(np.int16)):
-        raise ValueError(
-            f"quantize_dynamic: dtype must be np.int8 or np.int16 (PyTorch's torch.qint8 is "
-            f"np.int8 here), got {dtype!r}"
-        )
-    target = model if inplace else copy.deepcopy(model)
-    for name, module in _targets(target, types):
-        if isinstance(module, Linear):
-            new: Module = QuantizedLinear.from_float(module, dtype, per_channel, symmetric, bits)
-        else:
-            assert isinstance(module, Conv2d)
-            new = QuantizedConv2d.from_float(module, dtype, per_channel, symmetric, bits)
-        new.training = module.training
-        _set_child(target, name, new)
+    target = _swap_quantized(
+        "quantize_dynamic", model, types, dtype, inplace, per_channel, symmetric, bits, 8
+    )
     _unfuse(target)
     _fuse_relu(target)
     return target
-
-
-def _fuse_relu(model: Module) -> None:
-    """A `QuantizedConv2d` followed by a ReLU in a `Sequential` takes the ReLU in (its
-    ``relu``), and the ReLU leaves the Sequential: one pass over the output instead of two,
-    as PyTorch's quantized ``ConvReLU2d``. The outputs are the same."""
-    from tinytorch.activations import ReLU
-    from tinytorch.networks import Sequential
-
-    for module in model.modules():
-        if not isinstance(module, Sequential):
-            continue
-        kept: list[Module] = []
-        for layer in module.layers:
-            previous = kept[-1] if kept else None
-            if type(layer) is ReLU and isinstance(previous, QuantizedConv2d) and not previous.relu:
-                previous.relu = True
-                continue
-            kept.append(layer)
-        module.layers = kept
 
 
 class Observed(Module):
@@ -843,6 +829,71 @@ class Observed(Module):
     def forward(self, x: Tensor) -> Any:
         self.observer(x)
         return self.module(x)
+
+
+def quantize_weight_only(
+    model: Module,
+    qconfig_spec: Iterable[type] | None = None,
+    dtype: Any = np.int8,
+    inplace: bool = False,
+    *,
+    per_channel: bool = True,
+    symmetric: bool = True,
+    bits: int | None = None,
+) -> Module:
+    """Weight-only quantization (torchao's ``int8_weight_only``; "W8A32"): every `Linear` and
+    `Conv2d` (``qconfig_spec``) stores its weight as ``dtype`` integers with float32 scales,
+    and runs the float layer's own Op on float activations with the weight dequantized once
+    (kept in memory while the model runs, like the packed weights of the other modes).
+
+    Where there is no integer GEMM (NumPy), quantizing the activations costs passes and saves
+    no arithmetic; weight-only keeps the file as small (1 byte per weight) and the speed of
+    the float model (module 17's kernels apply, since the Ops are the float ones), and its
+    only error is the weights' rounding. Other options as `quantize_dynamic`'s."""
+    types = tuple(qconfig_spec) if qconfig_spec is not None else (Linear, Conv2d)
+    target = _swap_quantized(
+        "quantize_weight_only", model, types, dtype, inplace, per_channel, symmetric, bits, None
+    )
+    _unfuse(target)
+    return target
+
+
+def _swap_quantized(
+    function: str,
+    model: Module,
+    types: tuple[type, ...],
+    dtype: Any,
+    inplace: bool,
+    per_channel: bool,
+    symmetric: bool,
+    bits: int | None,
+    act_bits: int | None,
+) -> Module:
+    """A copy of ``model`` (or ``model``) with every layer of ``types`` quantized."""
+    unknown = [t for t in types if t not in (Linear, Conv2d)]
+    if unknown:
+        raise ValueError(f"{function}: can quantize Linear and Conv2d layers, got {unknown}")
+    try:
+        kind: np.dtype[Any] | None = np.dtype(dtype)
+    except TypeError:  # a name NumPy does not know, e.g. PyTorch's "qint8"
+        kind = None
+    if kind not in (np.dtype(np.int8), np.dtype(np.int16)):
+        raise ValueError(
+            f"{function}: dtype must be np.int8 or np.int16 (PyTorch's torch.qint8 is "
+            f"np.int8 here), got {dtype!r}"
+        )
+    target = model if inplace else copy.deepcopy(model)
+    for name, module in _targets(target, types):
+        if isinstance(module, Linear):
+            new: Module = QuantizedLinear.from_float(
+                module, dtype, per_channel, symmetric, bits, act_bits
+            )
+        else:
+            assert isinstance(module, Conv2d)
+            new = QuantizedConv2d.from_float(module, dtype, per_channel, symmetric, bits, act_bits)
+        new.training = module.training
+        _set_child(target, name, new)
+    return target
 
 
 def prepare(
@@ -909,7 +960,12 @@ def _fuse_relu(model: Module) -> None:
         kept: list[Module] = []
         for layer in module.layers:
             previous = kept[-1] if kept else None
-            if type(layer) is ReLU and isinstance(previous, QuantizedConv2d) and not previous.relu:
+            if (
+                type(layer) is ReLU
+                and isinstance(previous, QuantizedConv2d)
+                and previous.act_bits is not None  # weight-only runs the float Conv2dOp
+                and not previous.relu
+            ):
                 previous.relu = True
                 continue
             kept.append(layer)

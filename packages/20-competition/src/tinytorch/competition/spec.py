@@ -183,7 +183,7 @@ def _describe_quantized(module: Any) -> dict[str, Any]:
         "per_channel": module.scale.ndim == 1,
         "symmetric": module.zero_point is None,
         "weight_range": _plain(module.weight_range),
-        "act_bits": int(module.act_bits),
+        "act_bits": None if module.act_bits is None else int(module.act_bits),  # None: weight-only
         "accumulate": str(module.accumulate),
         "static": module.input_qparams is not None,
     }
@@ -214,7 +214,7 @@ def _build_quantized(cls: Any, spec: dict[str, Any]) -> Module:
             dtype=np.dtype(quant["dtype"]).type,
             per_channel=bool(quant["per_channel"]),
             symmetric=bool(quant["symmetric"]),
-            act_bits=int(quant["act_bits"]),
+            act_bits=None if quant["act_bits"] is None else int(quant["act_bits"]),
         )
     except (TypeError, ValueError) as error:
         raise SpecError(f"build_from_spec: {spec['type']}.from_float failed: {error}") from error
