@@ -591,6 +591,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "quantize_per_channel",
         "quantize_per_tensor",
         "quantize_static",
+        "quantize_weight_only",
         "QuantizedConv2d",
         "QuantizedConv2dOp",
         "QuantizedLinear",
