@@ -446,6 +446,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "scaled_dot_product_attention",
         "scaled_dot_product_attention_reference",
         "ScaledDotProductAttentionOp",
+        "softmax_backward",
     ),
     "transformers": (
         "gelu_with_derivative",

@@ -38,6 +38,7 @@ from tinytorch.attention.ops import (
     attention_probs,
     cached_attention_mask,
     causal_mask,
+    softmax_backward,
 )
 from tinytorch.attention.reference import scaled_dot_product_attention_reference
 
@@ -63,4 +64,5 @@ __all__ = [
     "ops",
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_reference",
+    "softmax_backward",
 ]

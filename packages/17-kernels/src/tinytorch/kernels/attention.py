@@ -30,6 +30,7 @@ scale is applied after the max-shift: (s - m) * scale instead of s * scale - m *
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ from tinytorch.attention.ops import (
     PackedSelfAttentionOp,
     ScaledDotProductAttentionOp,
     _Attention,
+    attention_grads,
     attention_probs,
 )
 from tinytorch.kernels.backend import jit, numba_enabled, prange
@@ -118,36 +120,19 @@ def fast_probs(
     return softmax_probs(q, k, scale, is_causal)
 
 
-def fast_grads(
-    grad: np.ndarray,
-    q: np.ndarray,
-    k: np.ndarray,
-    v: np.ndarray,
-    probs: np.ndarray,
-    weights: np.ndarray,
-    keep_scale: np.ndarray | None,
-    scale: float,
-    needs: tuple[bool, ...] = (True, True, True),
-) -> tuple[np.ndarray | None, ...]:
-    """`attention_grads` (same signature) with the softmax's VJP in one compiled pass per row
-    (it holds for any P, masked or not)."""
-    dq = dk = dv = None
-    if needs[2]:
-        dv = np.matmul(weights.swapaxes(-1, -2), grad)
-    dprobs = np.matmul(grad, v.swapaxes(-1, -2))  # fresh, C-contiguous, probs' shape
-    if keep_scale is not None:
-        dprobs *= keep_scale
+def compiled_softmax_vjp(dprobs: np.ndarray, probs: np.ndarray) -> np.ndarray:
+    """`softmax_backward` (same contract: in place in ``dprobs``) in one compiled pass per
+    row: the row's sum of dP * P, then the update."""
     if probs.shape != dprobs.shape:  # v had batch dims that q and k broadcast over
-        probs = np.ascontiguousarray(np.broadcast_to(probs, dprobs.shape))
+        probs = np.broadcast_to(probs, dprobs.shape)
     rows = dprobs.shape[-2:]
     _softmax_vjp_rows(dprobs.reshape(-1, *rows), np.ascontiguousarray(probs).reshape(-1, *rows))
-    if needs[0]:
-        dq = np.matmul(dprobs, k)
-        dq *= scale
-    if needs[1]:
-        dk = np.matmul(dprobs.swapaxes(-1, -2), q)
-        dk *= scale
-    return dq, dk, dv, dprobs
+    return dprobs
+
+
+fast_grads = functools.partial(attention_grads, softmax_vjp=compiled_softmax_vjp)
+"""`attention_grads` (same signature) with `compiled_softmax_vjp`; it holds for any P, masked
+or not."""
 
 
 class AttentionSoftmaxKernel:
