@@ -446,7 +446,7 @@ EXPORTS: dict[str, tuple[str, ...]] = {
         "scaled_dot_product_attention",
         "scaled_dot_product_attention_reference",
         "ScaledDotProductAttentionOp",
-        "softmax_backward",
+        "softmax_vjp",
     ),
     "transformers": (
         "gelu_with_derivative",

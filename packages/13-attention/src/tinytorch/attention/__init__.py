@@ -38,7 +38,7 @@ from tinytorch.attention.ops import (
     attention_probs,
     cached_attention_mask,
     causal_mask,
-    softmax_backward,
+    softmax_vjp,
 )
 from tinytorch.attention.reference import scaled_dot_product_attention_reference
 
@@ -64,5 +64,5 @@ __all__ = [
     "ops",
     "scaled_dot_product_attention",
     "scaled_dot_product_attention_reference",
-    "softmax_backward",
+    "softmax_vjp",
 ]

@@ -124,7 +124,7 @@ def attention_probs(
     return scores
 
 
-def softmax_backward(dprobs: np.ndarray, probs: np.ndarray) -> np.ndarray:
+def softmax_vjp(dprobs: np.ndarray, probs: np.ndarray) -> np.ndarray:
     """The softmax's vector-Jacobian product along the last axis, in place in ``dprobs``:
     dS = P * (dP - rowsum(dP * P)). ``dprobs`` (..., L, S), ``probs`` broadcastable to it.
     Cost: three passes over the (L, S) scores."""
@@ -147,19 +147,19 @@ def attention_grads(
     keep_scale: np.ndarray | None,
     scale: float,
     needs: tuple[bool, ...] = (True, True, True),
-    softmax_vjp: Callable[[np.ndarray, np.ndarray], np.ndarray] = softmax_backward,
+    softmax_step: Callable[[np.ndarray, np.ndarray], np.ndarray] = softmax_vjp,
 ) -> tuple[np.ndarray | None, ...]:
     """(dq, dk, dv, dS) from dO = ``grad`` (..., L, Ev), in closed form (module docstring).
 
     ``probs`` is P, ``weights`` the matrix that multiplied v (P after dropout), ``keep_scale``
     the dropout's ``keep / (1 - p)`` (None without dropout). dS (..., L, S) is the gradient of
     the scores before scaling, which is also the gradient of an additive float mask.
-    ``softmax_vjp`` turns dP into dS in place (`softmax_backward`; module 17 passes a
-    compiled one). Shapes are those of the broadcast batch dims; the caller sums them back.
+    ``softmax_step`` turns dP into dS in place (`softmax_vjp`; module 17 passes a compiled
+    one). Shapes are those of the broadcast batch dims; the caller sums them back.
     """
     dq = dk = dv = None
-    # HINT: dW = dO v^T; dP = dW (times keep_scale with dropout); then dS = softmax_vjp(dP, P)
-    # HINT: below; dq = dS k * scale, dk = dS^T q * scale, dv = W^T dO
+    # HINT: dv = W^T dO; dP = dO v^T (times keep_scale with dropout); dS comes from
+    # HINT: softmax_step(dP, P) just below
     # BEGIN SOLUTION
     if needs[2]:
         dv = np.matmul(weights.swapaxes(-1, -2), grad)
@@ -167,7 +167,8 @@ def attention_grads(
     if keep_scale is not None:
         dprobs *= keep_scale
     # END SOLUTION
-    dscores = softmax_vjp(dprobs, probs)
+    dscores = softmax_step(dprobs, probs)
+    # HINT: dq = dS k * scale, dk = dS^T q * scale (only where needs asks for them)
     # BEGIN SOLUTION
     if needs[0]:
         dq = np.matmul(dscores, k)

@@ -121,7 +121,7 @@ def fast_probs(
 
 
 def compiled_softmax_vjp(dprobs: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """`softmax_backward` (same contract: in place in ``dprobs``) in one compiled pass per
+    """`softmax_vjp` (module 13's; same contract: in place in ``dprobs``) in one compiled pass per
     row: the row's sum of dP * P, then the update."""
     if probs.shape != dprobs.shape:  # v had batch dims that q and k broadcast over
         probs = np.broadcast_to(probs, dprobs.shape)
@@ -130,7 +130,7 @@ def compiled_softmax_vjp(dprobs: np.ndarray, probs: np.ndarray) -> np.ndarray:
     return dprobs
 
 
-fast_grads = functools.partial(attention_grads, softmax_vjp=compiled_softmax_vjp)
+fast_grads = functools.partial(attention_grads, softmax_step=compiled_softmax_vjp)
 """`attention_grads` (same signature) with `compiled_softmax_vjp`; it holds for any P, masked
 or not."""
 
