@@ -395,11 +395,10 @@ def _weight_params(
 class _QuantizedOp(Op):
     """Inference-only: a quantized layer has no float weights to differentiate.
 
-    Settings: ``weight_range`` (quant_min, quant_max of the weights), ``zero_point`` (the
-    weights' zero points, () or (out,); None for symmetric weights: all 0), ``act_bits``,
-    ``act_qparams`` (static activation (scale, zero point), or None: from each batch),
-    ``accumulate`` (`integer_matmul`'s), ``packed`` (`weight_matrix` computed once by the
-    layer, or None: computed from ``weight`` at this call).
+    Settings: ``zero_point`` (the weights' zero points, () or (out,); None for symmetric
+    weights: all 0), ``act_bits``, ``act_qparams`` (static activation (scale, zero point), or
+    None: from each batch), ``accumulate`` (`integer_matmul`'s), ``packed`` (`weight_matrix`
+    computed once by the layer, or None: computed from ``weight`` at this call).
 
     The exactness bound: every partial sum of ``sum_k a_k w_k`` is at most ``max|a| *
     sum_k |w_k|`` in magnitude, and ``max|a| <= 2**act_bits - 1`` (centred unsigned
@@ -411,14 +410,13 @@ class _QuantizedOp(Op):
 
     def __init__(
         self,
-        weight_range: tuple[int, int],
         zero_point: np.ndarray | None = None,
         act_bits: int = 8,
         act_qparams: np.ndarray | None = None,
         accumulate: str = "auto",
         packed: tuple[np.ndarray, int] | None = None,
     ) -> None:
-        self.weight_range, self.zero_point = weight_range, zero_point
+        self.zero_point = zero_point
         self.act_bits, self.act_qparams, self.accumulate = act_bits, act_qparams, accumulate
         self.packed = packed
 
@@ -511,7 +509,7 @@ class _QuantizedModule(Module):
     zero_point: Tensor | None = None
     bias: Tensor | None = None
     input_qparams: Tensor | None = None
-    weight_range: tuple[int, int] = (-128, 127)
+    weight_range: tuple[int, int] = (-128, 127)  # the integers' range (``bits`` narrows it)
     act_bits: int | None = 8  # None: weight-only (float activations, `quantize_weight_only`)
     accumulate: str = "auto"
 
@@ -541,7 +539,6 @@ class _QuantizedModule(Module):
 
     def _op_settings(self) -> dict[str, Any]:
         return {
-            "weight_range": self.weight_range,
             "zero_point": None if self.zero_point is None else self.zero_point.data,
             "act_bits": self.act_bits,
             "act_qparams": None if self.input_qparams is None else self.input_qparams.data,
@@ -819,18 +816,6 @@ def quantize_dynamic(
     return target
 
 
-class Observed(Module):
-    """A float layer with an input observer (what `prepare` inserts): forward records the
-    input's range with ``observer`` and runs ``module`` unchanged."""
-
-    def __init__(self, module: Module, observer: MinMaxObserver) -> None:
-        self.module, self.observer = module, observer
-
-    def forward(self, x: Tensor) -> Any:
-        self.observer(x)
-        return self.module(x)
-
-
 def quantize_weight_only(
     model: Module,
     qconfig_spec: Iterable[type] | None = None,
@@ -894,6 +879,18 @@ def _swap_quantized(
         new.training = module.training
         _set_child(target, name, new)
     return target
+
+
+class Observed(Module):
+    """A float layer with an input observer (what `prepare` inserts): forward records the
+    input's range with ``observer`` and runs ``module`` unchanged."""
+
+    def __init__(self, module: Module, observer: MinMaxObserver) -> None:
+        self.module, self.observer = module, observer
+
+    def forward(self, x: Tensor) -> Any:
+        self.observer(x)
+        return self.module(x)
 
 
 def prepare(
