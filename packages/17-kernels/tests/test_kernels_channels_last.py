@@ -127,10 +127,13 @@ def test_batch_norm_relu_channels_last(training, grad_layout, dtype, engine) -> 
         assert_close(op.batch_var, ref.batch_var, rtol=tol, atol=tol)
 
 
-def test_batch_norm_relu_channels_last_parallel_equals_serial() -> None:
-    """The channels-last kernels split the pixels over threads (partial sums per thread)."""
+@pytest.mark.parametrize("name", LAYOUTS)
+def test_batch_norm_relu_parallel_variants_equal_the_serial_ones(name: str) -> None:
+    """With more than one thread the kernels compile ``parallel=True`` variants: prange loops
+    over channels (contiguous input) or over blocks of pixels with partial sums per thread
+    (channels-last). They compute the same numbers as one thread."""
     rng = np.random.default_rng(4)
-    x = to_channels_last(rng.standard_normal((3, 4, 6, 5)))
+    x = layout(rng.standard_normal((3, 4, 6, 5)), name)
     w, b, g = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal((3, 4, 6, 5))
     results = []
     try:
@@ -138,9 +141,10 @@ def test_batch_norm_relu_channels_last_parallel_equals_serial() -> None:
             kernels.set_num_threads(threads)
             op = kernels.BatchNormReLUOp(True, 1e-5)
             out = apply(op, x, w, b).data
-            results.append((out, *vjp(op, to_channels_last(g), (True, True, True))))
+            results.append((out, *vjp(op, layout(g, name), (True, True, True))))
     finally:
         kernels.set_num_threads(1)
+    assert kernels.num_threads() == 1
     for a, b_ in zip(*results, strict=True):
         assert_close(a, b_, rtol=1e-12, atol=1e-12)
 

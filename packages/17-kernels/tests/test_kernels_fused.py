@@ -148,26 +148,6 @@ def test_fuse_leaves_other_layers_alone() -> None:
     assert kernels.fused_count(model) == 0
 
 
-def test_parallel_variants_equal_the_serial_ones() -> None:
-    """With more than one thread the kernels compile ``parallel=True`` variants (prange loops
-    split over threads); they compute the same numbers."""
-    rng = np.random.default_rng(4)
-    x = rng.standard_normal((3, 4, 6, 6))
-    w, b, g = rng.standard_normal(4), rng.standard_normal(4), rng.standard_normal((3, 4, 6, 6))
-    results = []
-    try:
-        for threads in (1, 2):
-            kernels.set_num_threads(threads)
-            op = kernels.BatchNormReLUOp(True, 1e-5)
-            out = apply(op, x, w, b).data
-            results.append((out, *vjp(op, g, (True, True, True))))
-    finally:
-        kernels.set_num_threads(1)
-    assert kernels.num_threads() == 1
-    for a, b_ in zip(*results, strict=True):
-        assert_close(a, b_, rtol=1e-12, atol=1e-12)
-
-
 def test_set_num_threads_rejects_zero() -> None:
     with pytest.raises(ValueError, match="threads must be >= 1"):
         kernels.set_num_threads(0)
