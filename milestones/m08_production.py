@@ -235,15 +235,14 @@ def cnn_track(quick: bool, scratch: Path, board: Path) -> tuple[dict[str, Any], 
         )
         stages["+ pruning"]["wall_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        quantized = quantize_static(
-            fuse_conv_bn(pruned.eval()), calibration, qconfig_spec={Linear, Conv2d}
-        )
+        folded = fuse_conv_bn(pruned.eval())  # both INT8 steps copy it: it stays float
+        quantized = quantize_static(folded, calibration, qconfig_spec={Linear, Conv2d})
         stages["+ int8 (W8A8)"] = submit(
             quantized, scratch, "+ int8 (W8A8)", board, quick, kernels="fast"
         )
         stages["+ int8 (W8A8)"]["wall_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
-        weights_only = quantize_weight_only(fuse_conv_bn(pruned.eval()))
+        weights_only = quantize_weight_only(folded)
         stages[FINAL_CNN] = submit(weights_only, scratch, FINAL_CNN, board, quick, kernels="fast")
         stages[FINAL_CNN]["wall_s"] = time.perf_counter() - clock
     return stages, source, profile
