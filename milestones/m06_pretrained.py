@@ -35,7 +35,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -50,12 +49,11 @@ import m05_cifar_cnn  # noqa: E402
 from milestone_kit import (  # noqa: E402
     MissingDataError,
     conditions,
+    finish,
     measured,
     missing_data,
-    record,
     stand_in_refusal,
     summary_table,
-    verdict,
 )
 from tinytorch.autograd import no_grad  # noqa: E402
 from tinytorch.dataloader import CIFAR10_MEAN, CIFAR10_STD, DatasetNotFoundError, Normalize  # noqa: E402
@@ -169,12 +167,7 @@ def cli(argv: list[str] | None = None) -> int:
     except MissingDataError as error:
         Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False)
         return 2
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2, default=str))
-    if args.record:
-        Console().print(f"recorded {record(summary)}")
-    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
-    return 0 if summary["passed"] else 1
+    return finish(summary, args.json, args.record)
 
 
 # --------------------------------------------------------------------- TinyGPT (module 15)

@@ -44,7 +44,6 @@ for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 THREADS = int(os.environ["OPENBLAS_NUM_THREADS"])
 
 import argparse  # noqa: E402
-import json  # noqa: E402
 import math  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -58,11 +57,10 @@ from rich.console import Console  # noqa: E402
 from milestone_kit import (  # noqa: E402
     MissingDataError,
     fast_kernels,
+    finish,
     missing_data,
-    record,
     stand_in_refusal,
     summary_table,
-    verdict,
 )
 from tinytorch.generation import (  # noqa: E402
     GPTConfig,
@@ -575,12 +573,7 @@ def cli(argv: list[str] | None = None) -> int:
                     data=summary["data"],
                 )
                 Console().print(f"wrote {path} ({path.stat().st_size:,} bytes)")
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2, default=str))
-    if args.record:
-        Console().print(f"recorded {record(summary)}")
-    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
-    return 0 if summary["passed"] else 1
+    return finish(summary, args.json, args.record)
 
 
 if __name__ == "__main__":

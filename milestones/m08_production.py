@@ -49,7 +49,6 @@ import argparse
 import contextlib
 import copy
 import dataclasses
-import json
 import os
 import tempfile
 import time
@@ -66,10 +65,9 @@ from milestone_kit import (
     STAND_IN,
     MissingDataError,
     conditions,
+    finish,
     missing_data,
-    record,
     stand_in_refusal,
-    verdict,
 )
 from tinytorch.autograd import no_grad
 from tinytorch.competition import EVENTS, Event, Leaderboard, pack, render_table, run
@@ -414,14 +412,9 @@ def cli(argv: list[str] | None = None) -> int:
     except MissingDataError as error:
         Console(stderr=True).print(f"[red]error:[/red] {error}", highlight=False)
         return 2
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2, default=str))
-    if args.record:
-        Console().print(f"recorded {record(summary)}")
     for target, met in summary["targets"].items():
         Console().print(f"{'met' if met else 'MISSED'}: {target}", highlight=False)
-    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
-    return 0 if summary["passed"] else 1
+    return finish(summary, args.json, args.record)
 
 
 if __name__ == "__main__":

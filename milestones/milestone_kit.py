@@ -112,6 +112,20 @@ def fast_kernels(model: Any) -> tuple[contextlib.AbstractContextManager[Any], st
     return kernels.using("fast"), kernels.describe("fast")
 
 
+def finish(summary: dict[str, Any], json_path: Path | None, keep: bool) -> int:
+    """The end of every milestone's command line: write ``summary`` to ``--json``'s path,
+    `record` it with ``--record`` (``keep``), print the verdict and headline; the exit code
+    (0: passed, 1: failed)."""
+    from rich.console import Console
+
+    if json_path is not None:
+        json_path.write_text(json.dumps(summary, indent=2, default=str))
+    if keep:
+        Console().print(f"recorded {record(summary)}")
+    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
+    return 0 if summary["passed"] else 1
+
+
 def verdict(summary: dict[str, Any]) -> str:
     """``passed``, ``FAILED``, or, on the synthetic stand-in, ``stand-in check passed`` (the
     real-data target was not tried)."""

@@ -12,7 +12,6 @@ folder that does not exist, stops with a `MissingDataError` naming the folder an
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,11 +26,10 @@ from milestone_kit import (
     MissingDataError,
     conditions,
     fast_kernels,
+    finish,
     missing_data,
-    record,
     stand_in_refusal,
     summary_table,
-    verdict,
 )
 from tinytorch.dataloader import (
     DataLoader,
@@ -297,11 +295,6 @@ def cli(
         WEIGHTS.mkdir(exist_ok=True)
         save(model, WEIGHTS / weights)
         Console().print(f"wrote {WEIGHTS / weights}")
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2))
-    if args.record:
-        Console().print(f"recorded {record(summary)}")
     if args.plot and not plot_curves(summary, args.plot):
         Console().print("matplotlib is not installed: no plot (pip install matplotlib)")
-    Console().print(f"{verdict(summary)}: {summary['headline']}", highlight=False)
-    return 0 if summary["passed"] else 1
+    return finish(summary, args.json, args.record)
